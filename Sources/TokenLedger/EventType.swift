@@ -1,0 +1,27 @@
+/// What happened to a stream. The raw values are what the log stores.
+public enum EventType: String, Sendable, Codable, CaseIterable {
+    /// A secret was registered or rotated.
+    case credentialsSet = "credentials.set"
+    /// The platform gave a token.
+    case tokenIssued = "token.issued"
+    /// The platform refused or did not answer.
+    case refreshFailed = "token.refresh_failed"
+    /// An operator invalidated the current token.
+    case tokenRevoked = "token.revoked"
+    /// The app was retired.
+    case credentialsRemoved = "credentials.removed"
+}
+
+/// Why a token was (or was to be) fetched.
+public enum RefreshReason: String, Sendable, Codable, CaseIterable {
+    /// No token was known.
+    case miss
+    /// The known token is no longer fresh.
+    case expired
+    /// The scheduler renewed it ahead of expiry.
+    case scheduled
+    /// A caller asked for a new one (`PUT` without `nowToken`).
+    case forced
+    /// A caller reported the current token as bad (`PUT` with `nowToken`).
+    case compare
+}

@@ -1,0 +1,160 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+public import Logging
+
+/// Serves tokens from the memory read model and refreshes them through the log, calling a
+/// platform at most once per stream per refresh across every replica and reader.
+public final class Ledger: Sendable {
+    /// Tunables of the ledger.
+    public struct Options: Sendable {
+        /// The freshness policy (`refresh.early_seconds`).
+        public var freshness: Freshness
+        /// This replica's name, recorded with every event it appends.
+        public var node: String
+        /// How long a read waits for this replica to reach a position the caller has seen.
+        public var readYourWritesTimeout: Duration
+
+        /// Creates options.
+        public init(freshness: Freshness = Freshness(), node: String, readYourWritesTimeout: Duration = .seconds(1)) {
+            self.freshness = freshness
+            self.node = node
+            self.readYourWritesTimeout = readYourWritesTimeout
+        }
+    }
+
+    /// The log.
+    public let log: any EventLog
+    /// The memory projector (and through it the memory model).
+    public let projector: Projector
+    /// The options.
+    public let options: Options
+    let platforms: [String: any Platform]
+    let sealer: Sealer
+    let now: @Sendable () -> Date
+    let logger: Logger
+    private let flights = RefreshFlights()
+
+    /// Creates a ledger over a log, a projector, the platforms by name and a sealer.
+    public init(
+        log: any EventLog,
+        projector: Projector,
+        platforms: [String: any Platform],
+        sealer: Sealer,
+        options: Options,
+        logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.log = log
+        self.projector = projector
+        self.platforms = platforms
+        self.sealer = sealer
+        self.options = options
+        self.logger = logger
+        self.now = now
+    }
+
+    /// The platforms this ledger serves.
+    public var platformNames: [String] { platforms.keys.sorted() }
+
+    /// A fresh token for `stream` (`GET /token/...`). A `secret` that differs from the
+    /// registered one is registered first.
+    public func token(for stream: StreamID, secret: String?, context: CallContext) async throws -> ServedToken {
+        try checkPlatform(stream)
+        if context.minPosition > projector.model.checkpoint {
+            _ = await projector.waitFor(position: context.minPosition, timeout: options.readYourWritesTimeout)
+        }
+        let state = projector.model.state(of: stream)
+        if let state, let token = state.token, !state.removed, secret == nil || secret == state.secret,
+            options.freshness.isFresh(expiresAt: token.expiresAt, now: now())
+        {
+            return ServedToken(token)
+        }
+        if let secret {
+            try await register(secret: secret, for: stream, context: context)
+        }
+        let reason: RefreshReason = projector.model.state(of: stream)?.token == nil ? .miss : .expired
+        return try await ensureFresh(stream, demand: .fresh, reason: reason, context: context)
+    }
+
+    /// Refreshes the token of `stream` (`PUT /token/...`). With `nowToken`, only if that is still
+    /// the current token; otherwise the current one is returned untouched.
+    public func refresh(_ stream: StreamID, secret: String?, nowToken: String?, context: CallContext) async throws -> ServedToken {
+        try checkPlatform(stream)
+        if context.minPosition > projector.model.checkpoint {
+            _ = await projector.waitFor(position: context.minPosition, timeout: options.readYourWritesTimeout)
+        }
+        if let secret, secret != projector.model.state(of: stream)?.secret {
+            try await register(secret: secret, for: stream, context: context)
+        }
+        if let nowToken {
+            return try await compareAndRefresh(stream, expected: nowToken, context: context)
+        }
+        let seen = max(projector.model.checkpoint, context.minPosition)
+        return try await ensureFresh(stream, demand: .issuedAfter(seen), reason: .forced, context: context)
+    }
+
+    /// Refreshes only if `expected` is still the current token; otherwise returns the current one.
+    public func compareAndRefresh(_ stream: StreamID, expected: String, context: CallContext) async throws -> ServedToken {
+        let state = projector.model.state(of: stream)
+        if let token = state?.token, token.value != expected,
+            options.freshness.isFresh(expiresAt: token.expiresAt, now: now())
+        {
+            return ServedToken(token)
+        }
+        return try await ensureFresh(stream, demand: .replacing(expected), reason: .compare, context: context)
+    }
+
+    /// Registers or rotates the secret of `stream` (`credentials.set`); does nothing if it is unchanged.
+    public func register(secret: String, options platformOptions: [String: String] = [:], for stream: StreamID, context: CallContext) async throws {
+        guard !secret.isEmpty, secret.utf8.count <= 8192 else {
+            throw LedgerError(.invalidInput, "secret must be 1 to 8192 bytes")
+        }
+        for attempt in 0..<3 {
+            let state = projector.model.state(of: stream) ?? StreamState()
+            if state.secret == secret, !state.removed, platformOptions.isEmpty || platformOptions == state.options { return }
+            let payload = CredentialsSet(secret: try sealer.seal(secret, for: stream), options: platformOptions.isEmpty ? state.options : platformOptions)
+            do {
+                _ = try await log.append([try NewEvent(payload, metadata: metadata(context))], to: stream, expectedVersion: state.version)
+                try await projector.catchUp()
+                return
+            } catch let error as LedgerError where error.code == .versionConflict && attempt < 2 {
+                try await projector.catchUp()
+            }
+        }
+    }
+
+    /// The events of one stream, for audit.
+    public func history(of stream: StreamID, afterVersion: Int64, limit: Int) async throws -> [RecordedEvent] {
+        try await log.read(stream: stream, afterVersion: afterVersion, limit: limit)
+    }
+
+    /// Makes sure `stream` has a token meeting `demand`, refreshing it through the single flight.
+    func ensureFresh(_ stream: StreamID, demand: RefreshDemand, reason: RefreshReason, context: CallContext) async throws -> ServedToken {
+        let platform = try checkPlatform(stream)
+        var served = try await flights.run(stream) {
+            try await self.refreshUnderLock(stream, platform: platform, demand: demand, reason: reason, context: context)
+        }
+        // A joined flight may have had another demand (e.g. a forced refresh that started before ours).
+        if !served.stale, !demand.isSatisfied(by: projector.model.state(of: stream)?.token, now: now(), freshness: options.freshness) {
+            served = try await flights.run(stream) {
+                try await self.refreshUnderLock(stream, platform: platform, demand: demand, reason: reason, context: context)
+            }
+        }
+        return served
+    }
+
+    @discardableResult
+    private func checkPlatform(_ stream: StreamID) throws -> any Platform {
+        guard let platform = platforms[stream.platform] else {
+            throw LedgerError(.unknownPlatform, "unknown platform '\(stream.platform)'; known: \(platformNames.joined(separator: ", "))")
+        }
+        return platform
+    }
+
+    private func metadata(_ context: CallContext) -> EventMetadata {
+        EventMetadata(node: options.node, requestID: context.requestID, actor: context.actor)
+    }
+}

@@ -1,0 +1,78 @@
+/// The one error type that leaves the domain: a stable code the HTTP layer maps to a status, and
+/// a message written for the caller.
+///
+/// Like `PSQLError`, `description` carries only the code and the message; a message never
+/// contains a secret or a whole token.
+public struct LedgerError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// A stable, machine-readable error code.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String, Sendable {
+            case invalidInput = "invalid_input"
+            case unknownPlatform = "unknown_platform"
+            case credentialsMissing = "credentials_missing"
+            case appRemoved = "app_removed"
+            case versionConflict = "version_conflict"
+            case upstreamRejectedCredentials = "upstream_rejected_credentials"
+            case upstreamQuotaExhausted = "upstream_quota_exhausted"
+            case upstreamRateLimited = "upstream_rate_limited"
+            case upstreamBusy = "upstream_busy"
+            case upstreamUnreachable = "upstream_unreachable"
+            case upstreamMalformedAnswer = "upstream_malformed_answer"
+            case upstreamRefused = "upstream_refused"
+            case storeUnavailable = "store_unavailable"
+            case corruptEvent = "corrupt_event"
+            case notFound = "not_found"
+        }
+
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+
+        /// The input (path, query or body) is malformed.
+        public static let invalidInput = Code(.invalidInput)
+        /// The `:platform` segment names no platform this service knows.
+        public static let unknownPlatform = Code(.unknownPlatform)
+        /// The app has no secret registered and none was passed.
+        public static let credentialsMissing = Code(.credentialsMissing)
+        /// The app was retired (`credentials.removed`).
+        public static let appRemoved = Code(.appRemoved)
+        /// Another writer appended to the stream first.
+        public static let versionConflict = Code(.versionConflict)
+        /// The platform refused the app's credentials.
+        public static let upstreamRejectedCredentials = Code(.upstreamRejectedCredentials)
+        /// The platform's daily quota for the app is used up.
+        public static let upstreamQuotaExhausted = Code(.upstreamQuotaExhausted)
+        /// The platform asks us to call less often.
+        public static let upstreamRateLimited = Code(.upstreamRateLimited)
+        /// The platform says it is busy; retrying later may work.
+        public static let upstreamBusy = Code(.upstreamBusy)
+        /// The platform did not answer (connection refused, timeout).
+        public static let upstreamUnreachable = Code(.upstreamUnreachable)
+        /// The platform answered something that is not its documented format.
+        public static let upstreamMalformedAnswer = Code(.upstreamMalformedAnswer)
+        /// The platform refused for another reason (caller IP not allowed, bad grant, …).
+        public static let upstreamRefused = Code(.upstreamRefused)
+        /// The event log cannot be reached.
+        public static let storeUnavailable = Code(.storeUnavailable)
+        /// An event in the log cannot be decoded or decrypted.
+        public static let corruptEvent = Code(.corruptEvent)
+        /// Nothing is known of the requested resource.
+        public static let notFound = Code(.notFound)
+
+        /// The code's stable name, e.g. `upstream_rejected_credentials`.
+        public var description: String { base.rawValue }
+    }
+
+    /// The stable code.
+    public var code: Code
+    /// Words a caller can act on.
+    public var message: String
+
+    /// Creates an error with a code and a caller-facing message.
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// `code: message`.
+    public var description: String { "\(code): \(message)" }
+}

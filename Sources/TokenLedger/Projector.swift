@@ -1,0 +1,93 @@
+public import Logging
+import Synchronization
+
+/// Follows the log into a `MemoryReadModel`: catch-up from its checkpoint, then live on wake-ups
+/// (NOTIFY) with a slow poll as a safety net, since a wake-up sent while disconnected is lost.
+public final class Projector: Sendable {
+    /// The model this projector writes.
+    public let model: MemoryReadModel
+    private let log: any EventLog
+    private let lock = AsyncLock()
+    private let pageSize: Int
+    private let pollInterval: Duration
+    private let logger: Logger
+    private let caughtUpOnce = Atomic<Bool>(false)
+    private let lastCatchUpNanos = Atomic<Int64>(0)
+
+    /// Creates a projector.
+    public init(log: any EventLog, model: MemoryReadModel, pageSize: Int = 1000, pollInterval: Duration = .seconds(2), logger: Logger) {
+        self.log = log
+        self.model = model
+        self.pageSize = pageSize
+        self.pollInterval = pollInterval
+        self.logger = logger
+    }
+
+    /// Whether the model has caught up with the log at least once since start (readiness).
+    public var isReady: Bool { caughtUpOnce.load(ordering: .acquiring) }
+
+    /// Reads and applies everything committed after the checkpoint. Concurrent callers queue, so
+    /// each sees every event committed before it called.
+    @discardableResult
+    public func catchUp() async throws -> Int64 {
+        try await lock.withLock {
+            while true {
+                let events = try await log.readAll(after: model.checkpoint, limit: pageSize)
+                model.apply(events)
+                if events.count < pageSize { break }
+            }
+            caughtUpOnce.store(true, ordering: .releasing)
+            return model.checkpoint
+        }
+    }
+
+    /// Catches up until the checkpoint reaches `position` or `timeout` passes; returns whether it did.
+    public func waitFor(position: Int64, timeout: Duration) async -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while model.checkpoint < position {
+            _ = try? await catchUp()
+            if model.checkpoint >= position { return true }
+            if clock.now >= deadline { return false }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return true
+    }
+
+    /// Follows the log until cancelled: LISTEN (re-established on every reconnect, each followed
+    /// by a catch-up), plus a poll every `pollInterval`.
+    public func run() async throws {
+        let (wakes, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { [log, logger] in
+                while !Task.isCancelled {
+                    do {
+                        try await log.listen { continuation.yield() }
+                    } catch is CancellationError {
+                        return
+                    } catch {
+                        logger.warning("listener lost, reconnecting", metadata: [LogKey.error: "\(error)"])
+                    }
+                    try? await Task.sleep(for: .milliseconds(500))
+                }
+            }
+            group.addTask { [pollInterval] in
+                while !Task.isCancelled {
+                    continuation.yield()
+                    try await Task.sleep(for: pollInterval)
+                }
+            }
+            group.addTask { [logger] in
+                for await _ in wakes {
+                    do {
+                        try await self.catchUp()
+                    } catch {
+                        logger.warning("catch-up failed, retrying on next wake-up", metadata: [LogKey.error: "\(error)"])
+                    }
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+}

@@ -1,0 +1,25 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// What a refresh must achieve, so that a waiter can tell whether someone else's refresh
+/// already did it.
+enum RefreshDemand: Sendable {
+    /// Any fresh token.
+    case fresh
+    /// Any token but this one (compare-and-refresh: the caller found it bad).
+    case replacing(String)
+    /// A token issued after this position (a forced refresh asked when the log was there).
+    case issuedAfter(Int64)
+
+    func isSatisfied(by token: CurrentToken?, now: Date, freshness: Freshness) -> Bool {
+        guard let token, freshness.isFresh(expiresAt: token.expiresAt, now: now) else { return false }
+        switch self {
+        case .fresh: return true
+        case .replacing(let bad): return token.value != bad
+        case .issuedAfter(let position): return token.position > position
+        }
+    }
+}

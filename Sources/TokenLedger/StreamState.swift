@@ -1,0 +1,99 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// A stream folded from its events: what every read model holds, and what `verify` compares.
+public struct StreamState: Sendable, Equatable {
+    /// The last version applied (0: nothing yet).
+    public var version: Int64 = 0
+    /// The global position of the last event applied.
+    public var position: Int64 = 0
+    /// The app's secret, opened; only the in-process memory model holds it.
+    public var secret: String?
+    /// Platform options registered with the secret.
+    public var options: [String: String] = [:]
+    /// The current token, if any.
+    public var token: CurrentToken?
+    /// The last failed refresh since the last token, if any.
+    public var lastFailure: LastFailure?
+    /// Whether the app was retired.
+    public var removed = false
+    /// Set when an event of this stream could not be opened (unknown key, tampering).
+    public var unreadable = false
+
+    /// An empty stream.
+    public init() {}
+
+    /// Applies the next event of this stream. Events at or below `position` are ignored, so
+    /// applying twice is harmless.
+    public mutating func apply(_ event: RecordedEvent, sealer: Sealer) {
+        guard event.position > position else { return }
+        version = event.version
+        position = event.position
+        do {
+            switch event.type {
+            case .credentialsSet:
+                let payload = try event.decode(CredentialsSet.self)
+                secret = try sealer.open(payload.secret, for: event.stream)
+                options = payload.options
+                removed = false
+            case .tokenIssued:
+                let payload = try event.decode(TokenIssued.self)
+                let value = try sealer.open(payload.token, for: event.stream)
+                token = CurrentToken(value: value, expiresAt: payload.expiresAt, position: event.position, issuedAt: event.recordedAt)
+                lastFailure = nil
+            case .refreshFailed:
+                let payload = try event.decode(RefreshFailed.self)
+                lastFailure = LastFailure(code: payload.code, at: event.recordedAt, position: event.position)
+            case .tokenRevoked:
+                token = nil
+            case .credentialsRemoved:
+                secret = nil
+                token = nil
+                options = [:]
+                removed = true
+            }
+        } catch {
+            unreadable = true
+        }
+    }
+}
+
+/// The token a stream currently serves.
+public struct CurrentToken: Sendable, Equatable {
+    /// The token itself (plaintext, in memory only).
+    public var value: String
+    /// When the platform says it expires.
+    public var expiresAt: Date
+    /// The position of its `token.issued` event.
+    public var position: Int64
+    /// When it was recorded.
+    public var issuedAt: Date
+
+    /// Creates a current token.
+    public init(value: String, expiresAt: Date, position: Int64, issuedAt: Date) {
+        self.value = value
+        self.expiresAt = expiresAt
+        self.position = position
+        self.issuedAt = issuedAt
+    }
+}
+
+/// The last failed refresh of a stream.
+public struct LastFailure: Sendable, Equatable {
+    /// Our stable error code.
+    public var code: String
+    /// When it was recorded.
+    public var at: Date
+    /// Its position.
+    public var position: Int64
+
+    /// Creates a failure record.
+    public init(code: String, at: Date, position: Int64) {
+        self.code = code
+        self.at = at
+        self.position = position
+    }
+}
