@@ -13,6 +13,8 @@ let package = Package(
     products: [
         .executable(name: "tokenledger", targets: ["tokenledger"]),
         .executable(name: "platform-simulator", targets: ["platform-simulator"]),
+        .library(name: "TokenLedger", targets: ["TokenLedger"]),
+        .library(name: "LedgerPostgres", targets: ["LedgerPostgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -24,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .target(
@@ -40,6 +44,11 @@ let package = Package(
                 "TokenLedger",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [
+                .embedInCode("Migrations/001_token_events.sql"),
+                .embedInCode("Migrations/002_append_only.sql"),
+                .embedInCode("Migrations/003_writer_role.sql"),
             ],
             swiftSettings: upcoming
         ),
@@ -74,6 +83,8 @@ let package = Package(
                 "LedgerSQLite",
                 "Platforms",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -83,6 +94,11 @@ let package = Package(
             name: "tokenledger",
             dependencies: [
                 "TokenServer",
+                "TokenLedger",
+                "LedgerPostgres",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
@@ -92,6 +108,30 @@ let package = Package(
             dependencies: [
                 "PlatformSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "TokenLedgerTests",
+            dependencies: ["TokenLedger"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "LedgerPostgresTests",
+            dependencies: [
+                "LedgerPostgres",
+                "TokenLedger",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "TokenServerTests",
+            dependencies: [
+                "PlatformSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: upcoming
         ),

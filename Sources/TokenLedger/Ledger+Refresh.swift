@@ -66,7 +66,7 @@ extension Ledger {
             reason: reason,
             upstreamLatencyMs: latencyMs
         )
-        let recorded = try await appendRetrying(try NewEvent(payload, metadata: eventMetadata(context)), to: stream, expectedVersion: state.version)
+        let recorded = try await appendRetrying(try NewEvent(payload, metadata: metadata(context)), to: stream, expectedVersion: state.version)
         try await projector.catchUp()
         logger.info(
             "token issued",
@@ -87,7 +87,7 @@ extension Ledger {
         logger.warning("refresh failed", metadata: [LogKey.stream: "\(stream)", LogKey.error: "\(failure)", "ledger.reason": "\(reason.rawValue)"])
         let payload = RefreshFailed(code: failure.code.description, platformCode: failure.platformCode, platformMessage: failure.platformMessage, reason: reason)
         do {
-            _ = try await appendRetrying(try NewEvent(payload, metadata: eventMetadata(context)), to: stream, expectedVersion: state.version)
+            _ = try await appendRetrying(try NewEvent(payload, metadata: metadata(context)), to: stream, expectedVersion: state.version)
             try await projector.catchUp()
         } catch {
             logger.error("could not record a failed refresh", metadata: [LogKey.stream: "\(stream)", LogKey.error: "\(error)"])
@@ -115,10 +115,6 @@ extension Ledger {
             }
         }
         throw LedgerError(.versionConflict, "stream \(stream) kept changing while appending")
-    }
-
-    private func eventMetadata(_ context: CallContext) -> EventMetadata {
-        EventMetadata(node: options.node, requestID: context.requestID, actor: context.actor)
     }
 
     private func mapStoreErrors<T>(_ body: () async throws -> T) async throws -> T {

@@ -154,7 +154,7 @@ public final class Ledger: Sendable {
         return platform
     }
 
-    private func metadata(_ context: CallContext) -> EventMetadata {
-        EventMetadata(node: options.node, requestID: context.requestID, actor: context.actor)
+    func metadata(_ context: CallContext) -> EventMetadata {
+        EventMetadata(node: options.node, requestID: context.requestID ?? CallContext.generateRequestID(), actor: context.actor)
     }
 }

@@ -45,4 +45,10 @@ public struct CallContext: Sendable {
         self.actor = actor
         self.minPosition = minPosition
     }
+
+    /// A short random id for events caused by a request that brought none.
+    public static func generateRequestID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String(generator.next() & 0xFFFF_FFFF_FFFF, radix: 36)
+    }
 }

@@ -1,0 +1,25 @@
+public import Hummingbird
+public import Logging
+import TokenLedger
+
+/// Builds the HTTP application over a runtime: the routes, the envelope for every error, the
+/// runtime's services, and its preparation before the server binds.
+public func buildApplication(
+    configuration: ServerConfiguration,
+    runtime: LedgerRuntime,
+    logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: EnvelopeErrorMiddleware())
+    TokenRoutes(ledger: runtime.ledger, sealer: runtime.sealer).register(on: router)
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "tokenledger"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+        logger: logger
+    )
+    app.addServices(runtime.services)
+    app.beforeServerStarts(perform: runtime.prepare)
+    return app
+}

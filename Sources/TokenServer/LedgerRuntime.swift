@@ -1,0 +1,99 @@
+import AsyncHTTPClient
+import Foundation
+import LedgerPostgres
+import LedgerSQLite
+public import Logging
+import Platforms
+public import ServiceLifecycle
+public import TokenLedger
+
+/// The ledger wired to its stores and platforms, with the long-lived services that keep it going.
+public struct LedgerRuntime: Sendable {
+    /// The ledger.
+    public let ledger: Ledger
+    /// The sealer (for audit views).
+    public let sealer: Sealer
+    /// Services to run for the runtime's lifetime (connection pools, the projector).
+    public let services: [any Service]
+    /// Work to do before serving: migrations, the first catch-up, apps from configuration.
+    public let prepare: @Sendable () async throws -> Void
+
+    /// Opens the configured log and builds the ledger over it.
+    public static func make(_ configuration: ServerConfiguration, logger: Logger) async throws -> LedgerRuntime {
+        let sealer = try SealerLoader.load(configuration.secrets, environment: configuration.environment, logger: logger)
+        let url = configuration.eventLog.url
+        let log: any EventLog
+        var services: [any Service] = []
+        var migrate: @Sendable () async throws -> Void = {}
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            let postgres = try PostgresEventLog(
+                url: url,
+                logger: logger,
+                timeout: .milliseconds(configuration.eventLog.timeoutMs),
+                lockTimeout: .milliseconds(configuration.eventLog.lockTimeoutMs)
+            )
+            services.append(RunService { await postgres.run() })
+            migrate = {
+                do {
+                    try await postgres.migrate()
+                } catch {
+                    throw ConfigurationFailure(message: "cannot reach PostgreSQL at \(EventLogURL.redacted(url)): \(error)")
+                }
+            }
+            log = postgres
+        } else if url.hasPrefix("sqlite:") {
+            log = try await SQLiteEventLog.open(path: String(url.dropFirst("sqlite:".count)), logger: logger)
+        } else {
+            throw ConfigurationFailure(message: "eventlog.url must start with postgres:// or sqlite:, is '\(EventLogURL.redacted(url))'")
+        }
+        let model = MemoryReadModel(sealer: sealer)
+        let projector = Projector(log: log, model: model, pollInterval: .milliseconds(configuration.eventLog.pollIntervalMs), logger: logger)
+        let platforms = PlatformRegistry.make(
+            baseURLs: configuration.platformBaseURLs,
+            httpClient: HTTPClient.shared,
+            timeout: .milliseconds(configuration.platformTimeoutMs)
+        )
+        let node = configuration.nodeName ?? "\(ProcessInfo.processInfo.hostName):\(configuration.http.port)"
+        let ledger = Ledger(
+            log: log,
+            projector: projector,
+            platforms: platforms,
+            sealer: sealer,
+            options: Ledger.Options(
+                freshness: Freshness(earlySeconds: configuration.refresh.earlySeconds),
+                node: node,
+                readYourWritesTimeout: .milliseconds(configuration.http.readYourWritesTimeoutMs)
+            ),
+            logger: logger
+        )
+        services.append(RunService { try await projector.run() })
+        let apps = configuration.apps
+        let prepare: @Sendable () async throws -> Void = {
+            try await migrate()
+            try await projector.catchUp()
+            for app in apps {
+                let stream = try StreamID(parsing: app.stream)
+                try await ledger.register(secret: app.secret, for: stream, context: CallContext(actor: "config"))
+            }
+        }
+        return LedgerRuntime(ledger: ledger, sealer: sealer, services: services, prepare: prepare)
+    }
+}
+
+/// Adapts a closure to `Service`, for long-lived loops of modules that do not depend on ServiceLifecycle.
+struct RunService: Service {
+    let body: @Sendable () async throws -> Void
+    init(_ body: @escaping @Sendable () async throws -> Void) { self.body = body }
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { try await body() }
+    }
+}
+
+/// Hides the password of a log URL in messages.
+enum EventLogURL {
+    static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url), components.password != nil else { return url }
+        components.password = "***"
+        return components.string ?? url
+    }
+}

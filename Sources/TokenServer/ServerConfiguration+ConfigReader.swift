@@ -1,0 +1,73 @@
+public import Configuration
+import Foundation
+import TokenLedger
+
+extension ServerConfiguration {
+    /// The platforms whose `platforms.<name>.base_url` is read.
+    static let platformNames = ["wechat", "wecom", "feishu", "lark", "dingtalk", "douyin", "alipay", "oauth2"]
+
+    /// Reads every key (see the README's configuration table); unset keys keep their defaults.
+    public init(reader: ConfigReader, environment: String) throws {
+        self.init()
+        self.environment = environment
+        nodeName = reader.string(forKey: "node.name")
+        http.host = reader.string(forKey: "http.host", default: http.host)
+        http.port = reader.int(forKey: "http.port", default: http.port)
+        http.readYourWritesTimeoutMs = reader.int(forKey: "http.read_your_writes_timeout_ms", default: http.readYourWritesTimeoutMs)
+        eventLog.url = reader.string(forKey: "eventlog.url", default: eventLog.url)
+        eventLog.timeoutMs = reader.int(forKey: "eventlog.timeout_ms", default: eventLog.timeoutMs)
+        eventLog.lockTimeoutMs = reader.int(forKey: "eventlog.lock_timeout_ms", default: eventLog.lockTimeoutMs)
+        eventLog.pollIntervalMs = reader.int(forKey: "eventlog.poll_interval_ms", default: eventLog.pollIntervalMs)
+        refresh.earlySeconds = reader.double(forKey: "refresh.early_seconds", default: refresh.earlySeconds)
+        refresh.intervalSeconds = reader.double(forKey: "refresh.interval_seconds", default: refresh.intervalSeconds)
+        for name in Self.platformNames {
+            if let url = reader.string(forKey: ConfigKey("platforms.\(name).base_url")) {
+                platformBaseURLs[name] = url
+            }
+        }
+        platformTimeoutMs = reader.int(forKey: "platforms.timeout_ms", default: platformTimeoutMs)
+        secrets.key = reader.string(forKey: "secrets.key", isSecret: true)
+        secrets.keyID = reader.string(forKey: "secrets.key_id", default: secrets.keyID)
+        secrets.previousKeys = reader.stringArray(forKey: "secrets.previous_keys", isSecret: true, default: [])
+        secrets.keyFile = reader.string(forKey: "secrets.key_file", default: secrets.keyFile)
+        logLevel = reader.string(forKey: "log.level", default: logLevel)
+        apps = try reader.stringArray(forKey: "apps", isSecret: true, default: []).map(Self.parseApp)
+        try validate()
+    }
+
+    /// `project/platform/appid=secret`; a secret written `$NAME` is read from that environment variable.
+    static func parseApp(_ entry: String) throws -> DeclaredApp {
+        guard let equals = entry.firstIndex(of: "=") else {
+            throw LedgerError(.invalidInput, "apps entries are written project/platform/appid=secret")
+        }
+        let stream = String(entry[..<equals]).trimmingCharacters(in: .whitespaces)
+        var secret = String(entry[entry.index(after: equals)...]).trimmingCharacters(in: .whitespaces)
+        _ = try StreamID(parsing: stream)
+        if secret.hasPrefix("$") {
+            let name = String(secret.dropFirst())
+            guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+                throw LedgerError(.invalidInput, "app \(stream) takes its secret from $\(name), which is not set")
+            }
+            secret = value
+        }
+        guard !secret.isEmpty else {
+            throw LedgerError(.invalidInput, "app \(stream) has an empty secret")
+        }
+        return DeclaredApp(stream: stream, secret: secret)
+    }
+
+    private func validate() throws {
+        guard (1...65535).contains(http.port) || http.port == 0 else {
+            throw LedgerError(.invalidInput, "http.port must be 0 to 65535, is \(http.port)")
+        }
+        guard refresh.earlySeconds >= 0 else {
+            throw LedgerError(.invalidInput, "refresh.early_seconds must not be negative")
+        }
+        guard eventLog.timeoutMs > 0, eventLog.lockTimeoutMs > 0, eventLog.pollIntervalMs > 0, platformTimeoutMs > 0 else {
+            throw LedgerError(.invalidInput, "timeouts and intervals must be positive")
+        }
+        if environment == "production", secrets.key == nil {
+            throw LedgerError(.invalidInput, "secrets.key (SECRETS_KEY) is required in production")
+        }
+    }
+}

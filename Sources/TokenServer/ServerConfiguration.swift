@@ -1,0 +1,76 @@
+/// Everything the service reads from configuration, with the defaults of `config/default.yaml`.
+public struct ServerConfiguration: Sendable {
+    /// `http.*`: where to listen.
+    public struct HTTP: Sendable {
+        /// `http.host`.
+        public var host = "127.0.0.1"
+        /// `http.port`: the original service's port.
+        public var port = 3050
+        /// `http.read_your_writes_timeout_ms`: how long a read waits to reach a position the caller has seen.
+        public var readYourWritesTimeoutMs = 1000
+    }
+
+    /// `eventlog.*`: the log.
+    public struct EventLogSettings: Sendable {
+        /// `eventlog.url`: `postgres://…` or `sqlite:PATH`.
+        public var url = "sqlite:data/ledger.sqlite"
+        /// `eventlog.timeout_ms`: bound on every query.
+        public var timeoutMs = 5000
+        /// `eventlog.lock_timeout_ms`: bound on waiting for another replica's refresh.
+        public var lockTimeoutMs = 30000
+        /// `eventlog.poll_interval_ms`: the projector's safety-net poll.
+        public var pollIntervalMs = 2000
+    }
+
+    /// `refresh.*`.
+    public struct Refresh: Sendable {
+        /// `refresh.early_seconds` (*premature_failure*).
+        public var earlySeconds = 300.0
+        /// `refresh.interval_seconds` (*corn_interval*); 0 turns the scheduler off.
+        public var intervalSeconds = 60.0
+    }
+
+    /// One app declared in configuration.
+    public struct DeclaredApp: Sendable, Equatable {
+        /// `project/platform/appid`.
+        public var stream: String
+        /// The secret (already resolved from `$VARIABLE` when written so).
+        public var secret: String
+    }
+
+    /// `secrets.*`.
+    public struct Secrets: Sendable {
+        /// `secrets.key`: base64 AES key; required in production.
+        public var key: String?
+        /// `secrets.key_id`: the id new values are sealed with.
+        public var keyID = "k1"
+        /// `secrets.previous_keys`: `id:base64` keys that still open old events.
+        public var previousKeys: [String] = []
+        /// `secrets.key_file`: where a development key is generated once when `secrets.key` is unset.
+        public var keyFile = "data/secrets.key"
+    }
+
+    /// `TOKENLEDGER_ENV`: development, test or production.
+    public var environment = "development"
+    /// `node.name`: this replica's name in events; defaults to host:port.
+    public var nodeName: String?
+    /// `http.*`.
+    public var http = HTTP()
+    /// `eventlog.*`.
+    public var eventLog = EventLogSettings()
+    /// `refresh.*`.
+    public var refresh = Refresh()
+    /// `platforms.<name>.base_url`.
+    public var platformBaseURLs: [String: String] = [:]
+    /// `platforms.timeout_ms`: bound on one platform call.
+    public var platformTimeoutMs = 10000
+    /// `secrets.*`.
+    public var secrets = Secrets()
+    /// `apps`: `project/platform/appid=secret` (or `=$VARIABLE`).
+    public var apps: [DeclaredApp] = []
+    /// `log.level`.
+    public var logLevel = "info"
+
+    /// The defaults.
+    public init() {}
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import HTTPTypes
+import TokenLedger
+
+/// `/token/:project/:platform/:appid` (GET, PUT, history), `/events`, health and readiness.
+struct TokenRoutes: Sendable {
+    let ledger: Ledger
+    let sealer: Sealer
+
+    /// Header a caller sends with the highest position it has seen (read your writes across replicas).
+    static let minPositionHeader = HTTPField.Name("X-Ledger-Min-Position")!
+    /// Header carrying the position of the served token's event.
+    static let positionHeader = HTTPField.Name("X-Ledger-Position")!
+    /// Set when a token past its freshness margin (but still valid) is served because the platform failed.
+    static let staleHeader = HTTPField.Name("X-Token-Stale")!
+    static let requestIDHeader = HTTPField.Name("X-Request-Id")!
+    static let secretHeader = HTTPField.Name("X-App-Secret")!
+    static let maxBody = 64 * 1024
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("token/:project/:platform/:appid") { request, context in
+            let stream = try Self.stream(context)
+            let secret = request.uri.queryParameters.get("secret") ?? request.headers[Self.secretHeader]
+            let served = try await ledger.token(for: stream, secret: secret, context: Self.callContext(request))
+            return Self.tokenResponse(served)
+        }
+        router.put("token/:project/:platform/:appid") { request, context in
+            let stream = try Self.stream(context)
+            let body = try await PutBody(request: request)
+            let query = request.uri.queryParameters
+            let secret = body.secret ?? query.get("secret") ?? request.headers[Self.secretHeader]
+            let nowToken = body.nowToken ?? query.get("nowToken")
+            let served = try await ledger.refresh(stream, secret: secret, nowToken: nowToken, context: Self.callContext(request))
+            return Self.tokenResponse(served)
+        }
+        router.get("token/:project/:platform/:appid/history") { request, context in
+            let stream = try Self.stream(context)
+            let query = request.uri.queryParameters
+            let after = try Self.integer(query.get("after"), name: "after", default: 0, range: 0...Int64.max)
+            let limit = try Self.integer(query.get("limit"), name: "limit", default: 100, range: 1...1000)
+            let events = try await ledger.history(of: stream, afterVersion: after, limit: Int(limit))
+            return try Envelope.value(events.map { AuditEntry($0, sealer: sealer) })
+        }
+        router.get("events") { request, _ in
+            let query = request.uri.queryParameters
+            let after = try Self.integer(query.get("after"), name: "after", default: 0, range: 0...Int64.max)
+            let limit = try Self.integer(query.get("limit"), name: "limit", default: 100, range: 1...1000)
+            let events = try await ledger.log.readAll(after: after, limit: Int(limit))
+            return try Envelope.value(events.map { AuditEntry($0, sealer: sealer) })
+        }
+        router.get("healthz") { _, _ in Envelope.string("ok") }
+        router.get("readyz") { _, _ in
+            guard ledger.projector.isReady else {
+                return Envelope.failure(.serviceUnavailable, message: "the memory read model is still catching up", errorCode: "not_ready")
+            }
+            return try Envelope.value(["checkpoint": ledger.projector.model.checkpoint])
+        }
+    }
+
+    static func stream(_ context: BasicRequestContext) throws -> StreamID {
+        try StreamID(
+            project: context.parameters.get("project") ?? "",
+            platform: context.parameters.get("platform") ?? "",
+            appid: context.parameters.get("appid") ?? ""
+        )
+    }
+
+    static func callContext(_ request: Request) throws -> CallContext {
+        var minPosition: Int64 = 0
+        if let header = request.headers[minPositionHeader] {
+            guard let value = Int64(header), value >= 0 else {
+                throw LedgerError(.invalidInput, "X-Ledger-Min-Position must be a non-negative integer")
+            }
+            minPosition = value
+        }
+        // An id is generated only when an event needs one (the ledger's slow path), not per read.
+        let requestID = request.headers[requestIDHeader].map { String($0.prefix(64)) }
+        return CallContext(requestID: requestID, actor: nil, minPosition: minPosition)
+    }
+
+    static func tokenResponse(_ served: ServedToken) -> Response {
+        var headers: HTTPFields = [positionHeader: String(served.position)]
+        if served.stale { headers[staleHeader] = "true" }
+        return Envelope.string(served.token, headers: headers)
+    }
+
+    static func integer(_ text: String?, name: String, default value: Int64, range: ClosedRange<Int64>) throws -> Int64 {
+        guard let text else { return value }
+        guard let number = Int64(text), range.contains(number) else {
+            throw LedgerError(.invalidInput, "\(name) must be an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return number
+    }
+}
+
+/// The PUT body: `{"secret"?: string, "nowToken"?: string}`; empty is fine, anything else is a 400.
+struct PutBody {
+    var secret: String?
+    var nowToken: String?
+
+    init(request: Request) async throws {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: TokenRoutes.maxBody)
+        } catch {
+            throw LedgerError(.invalidInput, "the body is larger than \(TokenRoutes.maxBody) bytes")
+        }
+        let bytes = Data(buffer.readableBytesView)
+        guard !bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) else { return }
+        guard let object = try? JSONSerialization.jsonObject(with: bytes), let fields = object as? [String: Any] else {
+            throw LedgerError(.invalidInput, "the body must be a JSON object like {\"nowToken\": \"…\", \"secret\": \"…\"}")
+        }
+        secret = try Self.optionalString(fields["secret"], name: "secret")
+        nowToken = try Self.optionalString(fields["nowToken"], name: "nowToken")
+    }
+
+    private static func optionalString(_ value: Any?, name: String) throws -> String? {
+        switch value {
+        case nil, is NSNull: return nil
+        case let text as String where !text.isEmpty: return text
+        case is String: throw LedgerError(.invalidInput, "\(name) must not be empty")
+        default: throw LedgerError(.invalidInput, "\(name) must be a string")
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import TokenServer
+
+/// `tokenledger serve`: the HTTP service.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP service (the default).")
+
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        let configuration = try await Runtime.configuration(common)
+        let logger = Runtime.logger(configuration)
+        let runtime: LedgerRuntime
+        do {
+            runtime = try await LedgerRuntime.make(configuration, logger: logger)
+        } catch {
+            throw Runtime.fail("cannot start: \(error)")
+        }
+        let app = buildApplication(configuration: configuration, runtime: runtime, logger: logger) { port in
+            logger.info("listening on http://\(configuration.http.host):\(port), event log \(configuration.eventLog.url.hasPrefix("sqlite:") ? "SQLite" : "PostgreSQL")")
+        }
+        do {
+            try await app.runService()
+        } catch {
+            throw Runtime.fail("stopped: \(error)")
+        }
+    }
+}

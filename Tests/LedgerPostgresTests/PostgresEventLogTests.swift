@@ -1,0 +1,228 @@
+import Foundation
+import LedgerPostgres
+import Logging
+import PostgresNIO
+import Synchronization
+import Testing
+import TokenLedger
+
+/// The PostgreSQL log against a real server (`TOKENLEDGER_TEST_POSTGRES_URL`, set by tools/test).
+@Suite(.serialized)
+struct PostgresEventLogTests {
+    static func url() throws -> String {
+        guard let url = ProcessInfo.processInfo.environment["TOKENLEDGER_TEST_POSTGRES_URL"], !url.isEmpty else {
+            Issue.record("TOKENLEDGER_TEST_POSTGRES_URL is not set: run the tests with tools/test, which starts PostgreSQL")
+            throw CancellationError()
+        }
+        return url
+    }
+
+    /// Runs `body` with a migrated log whose pools are running.
+    static func withLog<T: Sendable>(_ body: @Sendable (PostgresEventLog) async throws -> T) async throws -> T {
+        let log = try PostgresEventLog(url: try url(), logger: Logger(label: "test"), timeout: .seconds(10))
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await log.run() }
+            defer { group.cancelAll() }
+            try await log.migrate()
+            return try await body(log)
+        }
+    }
+
+    /// A raw connection for what the log itself never does (holding a transaction open, UPDATE).
+    static func withRawConnection<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let components = try #require(URLComponents(string: try url()))
+        let configuration = PostgresConnection.Configuration(
+            host: components.host ?? "127.0.0.1",
+            port: components.port ?? 5432,
+            username: components.user ?? "postgres",
+            password: components.password,
+            database: String(components.path.dropFirst()),
+            tls: .disable
+        )
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 99, logger: Logger(label: "raw"))
+        do {
+            let value = try await body(connection)
+            try await connection.close()
+            return value
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    static func event(node: String = "test") -> NewEvent {
+        NewEvent(type: .refreshFailed, data: Data(#"{"code":"upstream_busy","reason":"miss"}"#.utf8), metadata: EventMetadata(node: node))
+    }
+
+    static func stream() throws -> StreamID {
+        try StreamID(project: "pg\(UInt32.random(in: 0...UInt32.max))", platform: "wechat", appid: "wx1")
+    }
+
+    @Test func migrationsAreIdempotentWhenReplicasStartTogether() async throws {
+        try await Self.withLog { log in
+            let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
+                for _ in 0..<4 { group.addTask { try await log.migrate() } }
+                return try await group.reduce(into: [Int]()) { $0 += $1 }
+            }
+            #expect(applied.isEmpty, "the log was migrated already; concurrent migrations apply nothing twice")
+        }
+    }
+
+    @Test func appendOnlyTriggersRejectUpdateDeleteAndTruncate() async throws {
+        try await Self.withLog { log in
+            let stream = try Self.stream()
+            _ = try await log.append([Self.event()], to: stream, expectedVersion: 0)
+            try await Self.withRawConnection { connection in
+                await #expect(throws: (any Error).self) {
+                    try await connection.query("UPDATE token_events SET type = 'x' WHERE project = \(stream.project)", logger: Logger(label: "raw"))
+                }
+                await #expect(throws: (any Error).self) {
+                    try await connection.query("DELETE FROM token_events WHERE project = \(stream.project)", logger: Logger(label: "raw"))
+                }
+                await #expect(throws: (any Error).self) {
+                    try await connection.query("TRUNCATE token_events", logger: Logger(label: "raw"))
+                }
+            }
+            #expect(try await log.read(stream: stream, afterVersion: 0, limit: 10).count == 1)
+        }
+    }
+
+    /// The late-fill bug: a transaction holds a position without committing while a later one
+    /// commits. The reader must not move past the held position.
+    @Test(.timeLimit(.minutes(1)))
+    func readerNeverMovesPastAnUncommittedPosition() async throws {
+        try await Self.withLog { log in
+            let head = try await log.readAll(after: 0, limit: 1_000_000).last?.position ?? 0
+            let stream = try Self.stream()
+            let other = try Self.stream()
+            try await Self.withRawConnection { held in
+                let logger = Logger(label: "raw")
+                // Exactly what append does, left uncommitted: take the append lock, insert.
+                try await held.query("BEGIN", logger: logger)
+                try await held.query("SELECT pg_advisory_xact_lock(21581, 0)", logger: logger)
+                try await held.query(
+                    """
+                    INSERT INTO token_events (project, platform, appid, version, type, data, metadata)
+                    VALUES (\(stream.project), 'wechat', 'wx1', 1, 'token.refresh_failed', '{}'::jsonb, '{"node":"held"}'::jsonb)
+                    """,
+                    logger: logger
+                )
+                // A later append starts while the first is open.
+                let later = Task { try await log.append([Self.event()], to: other, expectedVersion: 0) }
+                try await Task.sleep(for: .milliseconds(500))
+                let during = try await log.readAll(after: head, limit: 100)
+                #expect(during.isEmpty, "nothing after the held position is visible while it is open")
+                try await held.query("COMMIT", logger: logger)
+                let recorded = try await later.value
+                let after = try await log.readAll(after: head, limit: 100).filter { [stream, other].contains($0.stream) }
+                #expect(after.map(\.stream) == [stream, other], "the held event comes first, then the later one")
+                #expect(after.last?.position == recorded.first?.position)
+            }
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func followerUnderConcurrentAppendsFromManyConnectionsSkipsNothing() async throws {
+        try await Self.withLog { log in
+            let start = try await log.readAll(after: 0, limit: 1_000_000).last?.position ?? 0
+            let streams = try (0..<4).map { _ in try Self.stream() }
+            let done = Atomic<Bool>(false)
+            let follower = Task { () -> [Int64] in
+                var checkpoint = start
+                var seen: [Int64] = []
+                while true {
+                    let finished = done.load(ordering: .acquiring)
+                    let events = try await log.readAll(after: checkpoint, limit: 50)
+                    for event in events {
+                        #expect(event.position > checkpoint)
+                        checkpoint = event.position
+                        seen.append(event.position)
+                    }
+                    if finished && events.isEmpty { return seen }
+                }
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<8 {
+                    group.addTask {
+                        for _ in 0..<25 {
+                            let stream = streams[writer % streams.count]
+                            while true {
+                                let version = try await log.read(stream: stream, afterVersion: 0, limit: 10_000).last?.version ?? 0
+                                do {
+                                    _ = try await log.append([Self.event(node: "w\(writer)")], to: stream, expectedVersion: version)
+                                    break
+                                } catch let error as LedgerError where error.code == .versionConflict {
+                                    continue
+                                }
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            done.store(true, ordering: .releasing)
+            let seen = try await follower.value
+            let all = try await log.readAll(after: start, limit: 1_000_000).map(\.position)
+            #expect(seen == all, "the follower saw every committed position, in order")
+            let ours = try await log.readAll(after: start, limit: 1_000_000).filter { streams.contains($0.stream) }
+            #expect(ours.count == 200)
+            for stream in streams {
+                let versions = ours.filter { $0.stream == stream }.map(\.version)
+                #expect(versions == Array(1...Int64(versions.count)), "versions are 1…n with no gap")
+            }
+        }
+    }
+
+    @Test func conflictingAppendsLetExactlyOneWin() async throws {
+        try await Self.withLog { log in
+            let stream = try Self.stream()
+            let outcomes = await withTaskGroup(of: Bool.self) { group in
+                for _ in 0..<10 {
+                    group.addTask { (try? await log.append([Self.event(), Self.event()], to: stream, expectedVersion: 0)) != nil }
+                }
+                return await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 }.count == 1)
+            #expect(try await log.read(stream: stream, afterVersion: 0, limit: 100).map(\.version) == [1, 2])
+        }
+    }
+
+    /// NOTIFY is a wake-up: after the listener's connection is dropped, events appended during the
+    /// outage are still found, because every reconnect is followed by a catch-up.
+    @Test(.timeLimit(.minutes(1)))
+    func projectorCatchesUpAfterItsListenerIsDropped() async throws {
+        try await Self.withLog { log in
+            let key = Sealer.generateKey()
+            let sealer = try Sealer(current: "k", keys: ["k": key])
+            let model = MemoryReadModel(sealer: sealer)
+            // A poll far slower than the test: only LISTEN and reconnect catch-ups can bring events.
+            let projector = Projector(log: log, model: model, pollInterval: .seconds(600), logger: Logger(label: "projector"))
+            let running = Task { try await projector.run() }
+            defer { running.cancel() }
+            try await projector.catchUp()
+            let stream = try Self.stream()
+            let first = try await log.append([Self.event()], to: stream, expectedVersion: 0)
+            try await Self.eventually { model.checkpoint >= first[0].position }
+            _ = try await Self.withRawConnection { connection in
+                try await connection.query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+                    logger: Logger(label: "raw")
+                )
+            }
+            let second = try await log.append([Self.event()], to: stream, expectedVersion: 1)
+            try await Self.eventually(timeout: .seconds(10)) { model.checkpoint >= second[0].position }
+            #expect(model.state(of: stream)?.version == 2)
+        }
+    }
+
+    static func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("condition not met within \(timeout)")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import PlatformSimulator
+import Testing
+
+/// Several `tokenledger serve` processes against one PostgreSQL and the simulator: the property
+/// users come for is one upstream call per refresh, whatever the number of replicas and readers.
+@Suite(.serialized)
+struct ClusterTests {
+    static func startReplicas(_ count: Int, simulator: RunningSimulator, key: String) async throws -> [ServerProcess] {
+        let postgres = try TestEnvironment.required("TOKENLEDGER_TEST_POSTGRES_URL")
+        var replicas: [ServerProcess] = []
+        for index in 0..<count {
+            replicas.append(
+                try await ServerProcess.start(
+                    port: try TestEnvironment.freePort(),
+                    environment: [
+                        "EVENTLOG_URL": postgres,
+                        "PLATFORMS_WECHAT_BASE_URL": simulator.baseURL,
+                        "SECRETS_KEY": key,
+                        "EVENTLOG_POLL_INTERVAL_MS": "5000",
+                    ],
+                    name: "replica\(index)"
+                )
+            )
+        }
+        return replicas
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func coldReadsAcrossReplicasCallThePlatformOnce() async throws {
+        try await withSimulator { simulator in
+            let project = uniqueProject("cold")
+            simulator.state.register(appid: "wxcold", secret: "S1")
+            simulator.state.setBehaviour(.slow(milliseconds: 300), for: "wxcold")
+            let replicas = try await Self.startReplicas(3, simulator: simulator, key: TestEnvironment.secretsKey())
+            defer { replicas.forEach { $0.stop() } }
+            let urls = replicas.map { "\($0.baseURL)/token/\(project)/wechat/wxcold?secret=S1" }
+            let results = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                for index in 0..<300 {
+                    group.addTask {
+                        let (status, envelope, _) = try await HTTP.envelope("GET", urls[index % urls.count])
+                        return (status, envelope.data)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(results.count == 300)
+            #expect(results.allSatisfy { $0.0 == 200 })
+            let tokens = Set(results.compactMap(\.1))
+            #expect(tokens.count == 1, "every reader gets the same token")
+            #expect(simulator.state.calls(appid: "wxcold") == 1, "one upstream call for 300 cold readers on 3 replicas")
+            #expect(tokens.first.map { simulator.state.isValid(token: $0) } == true)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func concurrentCompareAndRefreshRefreshesOnce() async throws {
+        try await withSimulator { simulator in
+            let project = uniqueProject("cas")
+            simulator.state.register(appid: "wxcas", secret: "S2")
+            let replicas = try await Self.startReplicas(3, simulator: simulator, key: TestEnvironment.secretsKey())
+            defer { replicas.forEach { $0.stop() } }
+            let path = "/token/\(project)/wechat/wxcas"
+            let first = try await HTTP.envelope("GET", replicas[0].baseURL + path + "?secret=S2")
+            let old = try #require(first.envelope.data)
+            #expect(simulator.state.calls(appid: "wxcas") == 1)
+            simulator.state.setBehaviour(.slow(milliseconds: 200), for: "wxcas")
+            let results = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                for index in 0..<50 {
+                    let url = replicas[index % 3].baseURL + path
+                    group.addTask {
+                        let (status, envelope, _) = try await HTTP.envelope("PUT", url, body: "{\"nowToken\":\"\(old)\"}")
+                        return (status, envelope.data)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(results.allSatisfy { $0.0 == 200 })
+            let tokens = Set(results.compactMap(\.1))
+            #expect(tokens.count == 1, "every caller gets the one new token")
+            #expect(tokens.first != old)
+            // Stable mode asks once without force_refresh (the platform may have rotated already),
+            // then forces because it handed back the reported token: one refresh, two requests.
+            #expect(simulator.state.calls(appid: "wxcas") == 3)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func refreshOnOneReplicaIsSeenByTheOthersWithinASecond() async throws {
+        try await withSimulator { simulator in
+            let project = uniqueProject("seen")
+            simulator.state.register(appid: "wxseen", secret: "S3")
+            let replicas = try await Self.startReplicas(3, simulator: simulator, key: TestEnvironment.secretsKey())
+            defer { replicas.forEach { $0.stop() } }
+            let path = "/token/\(project)/wechat/wxseen"
+            let first = try await HTTP.envelope("GET", replicas[0].baseURL + path + "?secret=S3")
+            let old = try #require(first.envelope.data)
+            for replica in replicas.dropFirst() {
+                #expect(try await HTTP.envelope("GET", replica.baseURL + path).envelope.data == old)
+            }
+            let put = try await HTTP.envelope("PUT", replicas[0].baseURL + path)
+            let new = try #require(put.envelope.data)
+            #expect(new != old)
+            let position = try #require(put.headers.first(name: "X-Ledger-Position"))
+            // Read your writes: a caller that passes the position it saw gets the new token at once.
+            let pinned = try await HTTP.envelope("GET", replicas[1].baseURL + path, headers: ["X-Ledger-Min-Position": position])
+            #expect(pinned.envelope.data == new)
+            // Without the header, NOTIFY brings it within a second.
+            let started = ContinuousClock.now
+            var seen = false
+            while ContinuousClock.now - started < .seconds(1) {
+                if try await HTTP.envelope("GET", replicas[2].baseURL + path).envelope.data == new {
+                    seen = true
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(seen, "replica 2 serves the new token within a second")
+            #expect(simulator.state.calls(appid: "wxseen") == 3)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func replicaKilledMidRefreshDoesNotBlockTheStream() async throws {
+        try await withSimulator { simulator in
+            let project = uniqueProject("kill")
+            simulator.state.register(appid: "wxkill", secret: "S4")
+            simulator.state.setBehaviour(.slow(milliseconds: 4000), for: "wxkill")
+            let replicas = try await Self.startReplicas(2, simulator: simulator, key: TestEnvironment.secretsKey())
+            defer { replicas.forEach { $0.stop() } }
+            let path = "/token/\(project)/wechat/wxkill?secret=S4"
+            let doomed = Task { try? await HTTP.request("GET", replicas[0].baseURL + path) }
+            // Wait until the doomed replica is inside its platform call, holding the stream's lock.
+            let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+            while simulator.state.calls(appid: "wxkill") == 0, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(simulator.state.calls(appid: "wxkill") == 1)
+            replicas[0].kill()
+            _ = await doomed.value
+            simulator.state.setBehaviour(.normal, for: "wxkill")
+            let started = ContinuousClock.now
+            let survivor = try await HTTP.envelope("GET", replicas[1].baseURL + path)
+            #expect(survivor.status == 200)
+            #expect(ContinuousClock.now - started < .seconds(10), "the lock died with the killed replica")
+            let token = try #require(survivor.envelope.data)
+            #expect(simulator.state.isValid(token: token))
+        }
+    }
+}

@@ -1,0 +1,23 @@
+import Foundation
+
+/// Runs the `tokenledger` command against an embedded server's folder.
+enum Command {
+    static func run(_ arguments: [String], folder: String, environment extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try TestEnvironment.binary("TOKENLEDGER_BIN", fallback: "tokenledger"))
+        process.arguments = arguments + ["--config-dir", TestEnvironment.repositoryRoot + "/config"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["TOKENLEDGER_ENV"] = "test"
+        environment["EVENTLOG_URL"] = "sqlite:\(folder)/ledger.sqlite"
+        environment["SECRETS_KEY_FILE"] = "\(folder)/secrets.key"
+        for (key, value) in extra { environment[key] = value }
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}

@@ -1,0 +1,208 @@
+import Foundation
+import PlatformSimulator
+import Testing
+
+/// The service as a user runs it by default (embedded SQLite log), over real HTTP.
+@Suite(.serialized)
+struct EmbeddedServiceTests {
+    @Test(.timeLimit(.minutes(2)))
+    func getAndPutBehaveLikeTheOriginalService() async throws {
+        try await withSimulator { simulator in
+            simulator.state.register(appid: "wxapp", secret: "right")
+            let service = try await EmbeddedServer.start(simulator: simulator)
+            defer { service.server.stop() }
+            let path = "/token/demo/wechat/wxapp"
+
+            let first = try await HTTP.envelope("GET", service.url(path + "?secret=right"))
+            #expect(first.status == 200)
+            #expect(first.envelope.code == 200)
+            #expect(first.envelope.error == "")
+            let token = try #require(first.envelope.data)
+            #expect(simulator.state.isValid(token: token))
+            #expect(first.headers.first(name: "X-Ledger-Position") != nil)
+
+            // Later reads need no secret and do not call the platform.
+            #expect(try await HTTP.envelope("GET", service.url(path)).envelope.data == token)
+            #expect(try await HTTP.envelope("GET", service.url(path), headers: ["X-App-Secret": "right"]).envelope.data == token)
+            #expect(simulator.state.calls(appid: "wxapp") == 1)
+
+            // A nowToken that is no longer current returns the current token untouched.
+            let untouched = try await HTTP.envelope("PUT", service.url(path), body: #"{"nowToken":"some-older-token"}"#)
+            #expect(untouched.envelope.data == token)
+            #expect(simulator.state.calls(appid: "wxapp") == 1)
+
+            // The current token reported bad: refreshed (query string accepted, as the original read it).
+            let replaced = try await HTTP.envelope("PUT", service.url(path + "?nowToken=\(token)"))
+            let second = try #require(replaced.envelope.data)
+            #expect(second != token)
+            #expect(simulator.state.isValid(token: second))
+
+            // No nowToken: always a new one.
+            let forced = try await HTTP.envelope("PUT", service.url(path), body: "{}")
+            let third = try #require(forced.envelope.data)
+            #expect(third != second)
+            #expect(try await HTTP.envelope("GET", service.url(path)).envelope.data == third)
+
+            // History: every event, tokens masked.
+            let (status, history) = try await HTTP.request("GET", service.url(path + "/history"))
+            #expect(status == 200)
+            #expect(history.contains("credentials.set"))
+            #expect(history.contains("\"reason\":\"miss\""))
+            #expect(history.contains("\"reason\":\"compare\""))
+            #expect(history.contains("\"reason\":\"forced\""))
+            for secretOrToken in ["right", token, second, third] {
+                #expect(!history.contains(secretOrToken), "history never shows a secret or a whole token")
+            }
+
+            // The command prints the same history, also as JSON lines.
+            let lines = try Command.run(["history", "demo", "wechat", "wxapp"], folder: service.folder)
+            #expect(lines.status == 0)
+            #expect(lines.output.contains("token.issued"))
+            #expect(lines.output.contains("reason=compare"))
+            let json = try Command.run(["history", "demo", "wechat", "wxapp", "--json"], folder: service.folder)
+            let objects = json.output.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            #expect(objects.count == 4, "credentials.set and three tokens")
+            for secretOrToken in ["right", token, second, third] {
+                #expect(!lines.output.contains(secretOrToken) && !json.output.contains(secretOrToken))
+            }
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func badInputGetsAClearEnvelopeAndAppendsNothing() async throws {
+        try await withSimulator { simulator in
+            simulator.state.register(appid: "wxbad", secret: "s")
+            let service = try await EmbeddedServer.start(simulator: simulator)
+            defer { service.server.stop() }
+            let long = String(repeating: "a", count: 129)
+            let cases: [(String, String, String?, Int, String)] = [
+                ("GET", "/token/demo/nosuch/wxbad?secret=s", nil, 400, "unknown_platform"),
+                ("GET", "/token/demo/wechat/\(long)?secret=s", nil, 400, "invalid_input"),
+                ("GET", "/token/demo/wechat/wx%01bad?secret=s", nil, 400, "invalid_input"),
+                ("GET", "/token/demo/wechat/%2E%2E?secret=s", nil, 400, "invalid_input"),
+                ("GET", "/token/de%2Fmo/wechat/wxbad?secret=s", nil, 400, "invalid_input"),
+                ("GET", "/token/demo/wechat/wxbad", nil, 404, "credentials_missing"),
+                ("PUT", "/token/demo/wechat/wxbad", "not json", 400, "invalid_input"),
+                ("PUT", "/token/demo/wechat/wxbad", "[1,2]", 400, "invalid_input"),
+                ("PUT", "/token/demo/wechat/wxbad", #"{"nowToken":5}"#, 400, "invalid_input"),
+                ("PUT", "/token/demo/wechat/wxbad", #"{"secret":""}"#, 400, "invalid_input"),
+                ("GET", "/token/demo/wechat/wxbad/history?limit=abc", nil, 400, "invalid_input"),
+                ("GET", "/token/demo/wechat/wxbad/history?limit=0", nil, 400, "invalid_input"),
+                ("GET", "/nothing/here", nil, 404, "not_found"),
+            ]
+            for (method, path, body, status, code) in cases {
+                let answer = try await HTTP.envelope(method, service.url(path), body: body)
+                #expect(answer.status == status, "\(method) \(path)")
+                #expect(answer.envelope.code == status, "\(method) \(path)")
+                #expect(answer.envelope.errorCode == code, "\(method) \(path)")
+                #expect(answer.envelope.data == nil)
+                #expect(!answer.envelope.error.isEmpty)
+            }
+            let (_, events) = try await HTTP.request("GET", service.url("/events"))
+            #expect(events == #"{"code":200,"data":[],"error":""}"#, "nothing was appended")
+            #expect(simulator.state.totalCalls() == 0)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func platformFailuresAreRecordedAndExplained() async throws {
+        try await withSimulator { simulator in
+            let service = try await EmbeddedServer.start(simulator: simulator, extra: ["PLATFORMS_TIMEOUT_MS": "1000"])
+            defer { service.server.stop() }
+            simulator.state.register(appid: "wxrej", secret: "right")
+            let rejected = try await HTTP.envelope("GET", service.url("/token/demo/wechat/wxrej?secret=wrong"))
+            #expect(rejected.status == 502)
+            #expect(rejected.envelope.errorCode == "upstream_rejected_credentials")
+            #expect(rejected.envelope.error.contains("40001"))
+
+            let behaviours: [(String, SimulatorBehaviour, Int, String)] = [
+                ("wxbusy", .busy, 503, "upstream_busy"),
+                ("wxgarbage", .garbage, 502, "upstream_malformed_answer"),
+                ("wxhang", .hang, 503, "upstream_unreachable"),
+                ("wx500", .http500, 503, "upstream_unreachable"),
+                ("wxquota", .quotaExhausted, 503, "upstream_quota_exhausted"),
+            ]
+            for (appid, behaviour, status, code) in behaviours {
+                simulator.state.register(appid: appid, secret: "s")
+                simulator.state.setBehaviour(behaviour, for: appid)
+                let started = ContinuousClock.now
+                let answer = try await HTTP.envelope("GET", service.url("/token/demo/wechat/\(appid)?secret=s"))
+                #expect(answer.status == status, "\(appid)")
+                #expect(answer.envelope.errorCode == code, "\(appid)")
+                #expect(ContinuousClock.now - started < .seconds(5), "\(appid) answers within the platform timeout")
+                let (_, history) = try await HTTP.request("GET", service.url("/token/demo/wechat/\(appid)/history"))
+                #expect(history.contains("token.refresh_failed"), "\(appid)")
+                #expect(history.contains("\"error\":\"\(code)\""), "\(appid)")
+            }
+            // The platform unreachable altogether.
+            let closed = try await EmbeddedServer.start(
+                simulator: simulator,
+                extra: ["PLATFORMS_WECHAT_BASE_URL": "http://127.0.0.1:\(try TestEnvironment.freePort())"]
+            )
+            defer { closed.server.stop() }
+            let unreachable = try await HTTP.envelope("GET", closed.url("/token/demo/wechat/wxbusy?secret=s"))
+            #expect(unreachable.status == 503)
+            #expect(unreachable.envelope.errorCode == "upstream_unreachable")
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aStillValidTokenIsServedWhileThePlatformFails() async throws {
+        try await withSimulator { simulator in
+            // Tokens live 60 s and are fresh for 2 s: after that they are valid but due.
+            simulator.state.register(appid: "wxstale", secret: "s", expiresIn: 60)
+            let service = try await EmbeddedServer.start(simulator: simulator, extra: ["REFRESH_EARLY_SECONDS": "58"])
+            defer { service.server.stop() }
+            let path = "/token/demo/wechat/wxstale"
+            let token = try #require(try await HTTP.envelope("GET", service.url(path + "?secret=s")).envelope.data)
+            try await Task.sleep(for: .milliseconds(2500))
+            simulator.state.setBehaviour(.busy, for: "wxstale")
+            let answer = try await HTTP.envelope("GET", service.url(path))
+            #expect(answer.status == 200)
+            #expect(answer.envelope.data == token)
+            #expect(answer.headers.first(name: "X-Token-Stale") == "true")
+            // Recovery: the platform answers again, a fresh token is fetched.
+            simulator.state.setBehaviour(.normal, for: "wxstale")
+            let fresh = try await HTTP.envelope("GET", service.url(path))
+            #expect(fresh.envelope.data != token)
+            #expect(fresh.headers.first(name: "X-Token-Stale") == nil)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aRestartServesTheRecordedTokenWithoutAskingThePlatform() async throws {
+        try await withSimulator { simulator in
+            simulator.state.register(appid: "wxrestart", secret: "s")
+            let first = try await EmbeddedServer.start(simulator: simulator)
+            let token = try await HTTP.envelope("GET", first.url("/token/demo/wechat/wxrestart?secret=s")).envelope.data
+            first.server.stop()
+            let second = try await EmbeddedServer.start(simulator: simulator, folder: first.folder)
+            defer { second.server.stop() }
+            #expect(try await HTTP.envelope("GET", second.url("/token/demo/wechat/wxrestart")).envelope.data == token)
+            #expect(simulator.state.calls(appid: "wxrestart") == 1)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func anUnreachablePostgresAtStartIsAClearErrorAndANonZeroExit() async throws {
+        let binary = try TestEnvironment.binary("TOKENLEDGER_BIN", fallback: "tokenledger")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--config-dir", TestEnvironment.repositoryRoot + "/config"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["TOKENLEDGER_ENV"] = "test"
+        environment["HTTP_PORT"] = String(try TestEnvironment.freePort())
+        environment["EVENTLOG_URL"] = "postgres://postgres@127.0.0.1:\(try TestEnvironment.freePort())/nothing"
+        environment["EVENTLOG_TIMEOUT_MS"] = "2000"
+        environment["SECRETS_KEY"] = TestEnvironment.secretsKey()
+        process.environment = environment
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = Pipe()
+        try process.run()
+        process.waitUntilExit()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus != 0)
+        #expect(message.contains("cannot reach PostgreSQL"), "\(message)")
+    }
+}

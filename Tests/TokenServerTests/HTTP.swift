@@ -1,0 +1,52 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A small HTTP client for tests: status and JSON envelope.
+enum HTTP {
+    struct Envelope: Decodable, Sendable {
+        let code: Int
+        let data: String?
+        let error: String
+        let errorCode: String?
+    }
+
+    static func request(
+        _ method: String,
+        _ url: String,
+        body: String? = nil,
+        headers: [String: String] = [:],
+        timeout: TimeAmount = .seconds(30)
+    ) async throws -> (Int, String) {
+        var request = HTTPClientRequest(url: url)
+        request.method = HTTPMethod(rawValue: method)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.body = .bytes(ByteBuffer(string: body))
+            request.headers.add(name: "Content-Type", value: "application/json")
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), String(buffer: bytes))
+    }
+
+    /// The envelope and its headers.
+    static func envelope(
+        _ method: String,
+        _ url: String,
+        body: String? = nil,
+        headers: [String: String] = [:]
+    ) async throws -> (status: Int, envelope: Envelope, headers: HTTPHeaders) {
+        var request = HTTPClientRequest(url: url)
+        request.method = HTTPMethod(rawValue: method)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        let envelope = try JSONDecoder().decode(Envelope.self, from: Data(buffer: bytes))
+        return (Int(response.status.code), envelope, response.headers)
+    }
+}
