@@ -2,8 +2,9 @@ import Synchronization
 
 /// A first-come, first-served lock for async code: one holder at a time, waiters suspend.
 ///
-/// The standard library offers no async mutex; this one is kept to the little the projector needs.
-final class AsyncLock: Sendable {
+/// The standard library offers no async mutex; this one is kept to the little the projector and the
+/// embedded log need.
+public final class AsyncLock: Sendable {
     private struct State {
         var locked = false
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -11,8 +12,11 @@ final class AsyncLock: Sendable {
 
     private let state = Mutex(State())
 
+    /// Creates an unlocked lock.
+    public init() {}
+
     /// Runs `body` while holding the lock.
-    func withLock<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    public func withLock<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         await lock()
         defer { unlock() }
         return try await body()

@@ -47,7 +47,7 @@ extension Ledger {
         switch demand {
         case .replacing(let bad): replacing = bad
         case .issuedAfter: replacing = state.token?.value
-        case .fresh: replacing = nil
+        case .fresh, .freshUntil: replacing = nil
         }
         let request = TokenRequest(appid: stream.appid, secret: secret, options: state.options, replacing: replacing, reason: reason)
         let started = ContinuousClock.now
@@ -57,6 +57,11 @@ extension Ledger {
         } catch {
             let failure = error as? PlatformError ?? PlatformError(.unreachable)
             return try await recordFailure(failure, stream: stream, state: state, reason: reason, context: context)
+        }
+        if reason == .scheduled, let current = state.token, issued.token == current.value {
+            // The platform handed back the token we hold (WeChat's stable token, Feishu with more
+            // than 30 minutes left): nothing happened, so nothing is recorded.
+            return ServedToken(current)
         }
         let elapsed = ContinuousClock.now - started
         let latencyMs = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)

@@ -72,6 +72,7 @@ public final class Ledger: Sendable {
         {
             return ServedToken(token)
         }
+        let context = context.withRequestID()
         if let secret {
             try await register(secret: secret, for: stream, context: context)
         }
@@ -83,6 +84,7 @@ public final class Ledger: Sendable {
     /// the current token; otherwise the current one is returned untouched.
     public func refresh(_ stream: StreamID, secret: String?, nowToken: String?, context: CallContext) async throws -> ServedToken {
         try checkPlatform(stream)
+        let context = context.withRequestID()
         if context.minPosition > projector.model.checkpoint {
             _ = await projector.waitFor(position: context.minPosition, timeout: options.readYourWritesTimeout)
         }
@@ -105,6 +107,11 @@ public final class Ledger: Sendable {
             return ServedToken(token)
         }
         return try await ensureFresh(stream, demand: .replacing(expected), reason: .compare, context: context)
+    }
+
+    /// Renews `stream` ahead of time (the scheduler): a no-op if its token stays fresh until `freshUntil`.
+    public func scheduledRefresh(_ stream: StreamID, freshUntil: Date) async throws -> ServedToken {
+        try await ensureFresh(stream, demand: .freshUntil(freshUntil), reason: .scheduled, context: CallContext(actor: "scheduler"))
     }
 
     /// Registers or rotates the secret of `stream` (`credentials.set`); does nothing if it is unchanged.
@@ -137,8 +144,11 @@ public final class Ledger: Sendable {
         var served = try await flights.run(stream) {
             try await self.refreshUnderLock(stream, platform: platform, demand: demand, reason: reason, context: context)
         }
-        // A joined flight may have had another demand (e.g. a forced refresh that started before ours).
-        if !served.stale, !demand.isSatisfied(by: projector.model.state(of: stream)?.token, now: now(), freshness: options.freshness) {
+        // A joined flight may have had another demand (e.g. a miss refresh that started before our
+        // forced one, or before the caller's token was reported bad).
+        if demand.mayNeedOwnFlight, !served.stale,
+            !demand.isSatisfied(by: projector.model.state(of: stream)?.token, now: now(), freshness: options.freshness)
+        {
             served = try await flights.run(stream) {
                 try await self.refreshUnderLock(stream, platform: platform, demand: demand, reason: reason, context: context)
             }
@@ -155,6 +165,6 @@ public final class Ledger: Sendable {
     }
 
     func metadata(_ context: CallContext) -> EventMetadata {
-        EventMetadata(node: options.node, requestID: context.requestID ?? CallContext.generateRequestID(), actor: context.actor)
+        EventMetadata(node: options.node, requestID: context.requestID, actor: context.actor)
     }
 }

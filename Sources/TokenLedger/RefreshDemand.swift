@@ -13,6 +13,8 @@ enum RefreshDemand: Sendable {
     case replacing(String)
     /// A token issued after this position (a forced refresh asked when the log was there).
     case issuedAfter(Int64)
+    /// A token that stays fresh until this date (the scheduler renews ahead of time).
+    case freshUntil(Date)
 
     func isSatisfied(by token: CurrentToken?, now: Date, freshness: Freshness) -> Bool {
         guard let token, freshness.isFresh(expiresAt: token.expiresAt, now: now) else { return false }
@@ -20,6 +22,15 @@ enum RefreshDemand: Sendable {
         case .fresh: return true
         case .replacing(let bad): return token.value != bad
         case .issuedAfter(let position): return token.position > position
+        case .freshUntil(let date): return freshness.isFresh(expiresAt: token.expiresAt, now: date)
+        }
+    }
+
+    /// Whether a caller that joined someone else's flight may still need one of its own.
+    var mayNeedOwnFlight: Bool {
+        switch self {
+        case .replacing, .issuedAfter: true
+        case .fresh, .freshUntil: false
         }
     }
 }

@@ -46,9 +46,13 @@ public struct CallContext: Sendable {
         self.minPosition = minPosition
     }
 
-    /// A short random id for events caused by a request that brought none.
-    public static func generateRequestID() -> String {
+    /// This context with a request id: the caller's, or a short random one generated here, on the
+    /// slow path only, so that every event one request causes carries the same id.
+    public func withRequestID() -> CallContext {
+        guard requestID == nil else { return self }
+        var context = self
         var generator = SystemRandomNumberGenerator()
-        return String(generator.next() & 0xFFFF_FFFF_FFFF, radix: 36)
+        context.requestID = String(generator.next() & 0xFFFF_FFFF_FFFF, radix: 36)
+        return context
     }
 }

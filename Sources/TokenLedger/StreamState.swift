@@ -22,6 +22,10 @@ public struct StreamState: Sendable, Equatable {
     public var removed = false
     /// Set when an event of this stream could not be opened (unknown key, tampering).
     public var unreadable = false
+    /// The position of the last `credentials.set`: a secret changed after a rejection lifts it.
+    public var credentialsPosition: Int64 = 0
+    /// Failed refreshes since the last token or secret (drives the scheduler's back-off).
+    public var consecutiveFailures = 0
 
     /// An empty stream.
     public init() {}
@@ -39,14 +43,18 @@ public struct StreamState: Sendable, Equatable {
                 secret = try sealer.open(payload.secret, for: event.stream)
                 options = payload.options
                 removed = false
+                credentialsPosition = event.position
+                consecutiveFailures = 0
             case .tokenIssued:
                 let payload = try event.decode(TokenIssued.self)
                 let value = try sealer.open(payload.token, for: event.stream)
                 token = CurrentToken(value: value, expiresAt: payload.expiresAt, position: event.position, issuedAt: event.recordedAt)
                 lastFailure = nil
+                consecutiveFailures = 0
             case .refreshFailed:
                 let payload = try event.decode(RefreshFailed.self)
                 lastFailure = LastFailure(code: payload.code, at: event.recordedAt, position: event.position)
+                consecutiveFailures += 1
             case .tokenRevoked:
                 token = nil
             case .credentialsRemoved:

@@ -17,6 +17,8 @@ public struct LedgerRuntime: Sendable {
     public let services: [any Service]
     /// Work to do before serving: migrations, the first catch-up, apps from configuration.
     public let prepare: @Sendable () async throws -> Void
+    /// Releases what the services do not own (the embedded log's file), after they stopped.
+    public let shutdown: @Sendable () async -> Void
 
     /// Opens the configured log and builds the ledger over it.
     public static func make(_ configuration: ServerConfiguration, logger: Logger) async throws -> LedgerRuntime {
@@ -25,6 +27,7 @@ public struct LedgerRuntime: Sendable {
         let log: any EventLog
         var services: [any Service] = []
         var migrate: @Sendable () async throws -> Void = {}
+        var shutdown: @Sendable () async -> Void = {}
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
             let postgres = try PostgresEventLog(
                 url: url,
@@ -42,7 +45,9 @@ public struct LedgerRuntime: Sendable {
             }
             log = postgres
         } else if url.hasPrefix("sqlite:") {
-            log = try await SQLiteEventLog.open(path: String(url.dropFirst("sqlite:".count)), logger: logger)
+            let sqlite = try await SQLiteEventLog.open(path: String(url.dropFirst("sqlite:".count)), logger: logger)
+            shutdown = { try? await sqlite.close() }
+            log = sqlite
         } else {
             throw ConfigurationFailure(message: "eventlog.url must start with postgres:// or sqlite:, is '\(EventLogURL.redacted(url))'")
         }
@@ -68,15 +73,16 @@ public struct LedgerRuntime: Sendable {
         )
         services.append(RunService { try await projector.run() })
         let apps = configuration.apps
+        let migrateLog = migrate
         let prepare: @Sendable () async throws -> Void = {
-            try await migrate()
+            try await migrateLog()
             try await projector.catchUp()
             for app in apps {
                 let stream = try StreamID(parsing: app.stream)
                 try await ledger.register(secret: app.secret, for: stream, context: CallContext(actor: "config"))
             }
         }
-        return LedgerRuntime(ledger: ledger, sealer: sealer, services: services, prepare: prepare)
+        return LedgerRuntime(ledger: ledger, sealer: sealer, services: services, prepare: prepare, shutdown: shutdown)
     }
 }
 

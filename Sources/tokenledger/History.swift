@@ -41,6 +41,7 @@ struct History: AsyncParsableCommand {
             }
             if events.isEmpty, !json { print("no events for \(stream)") }
         }
+        await runtime.shutdown()
     }
 
     static func line(_ entry: AuditEntry) -> String {

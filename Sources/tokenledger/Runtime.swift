@@ -40,8 +40,14 @@ enum Runtime {
             for service in services {
                 group.addTask { try await service.run() }
             }
-            defer { group.cancelAll() }
-            try await body()
+            do {
+                try await body()
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+            group.cancelAll()
+            try? await group.waitForAll()
         }
     }
 }

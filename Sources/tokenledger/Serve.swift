@@ -24,7 +24,9 @@ struct Serve: AsyncParsableCommand {
         }
         do {
             try await app.runService()
+            await runtime.shutdown()
         } catch {
+            await runtime.shutdown()
             throw Runtime.fail("stopped: \(error)")
         }
     }

@@ -46,7 +46,7 @@ enum HTTP {
         }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 1 << 20)
-        let envelope = try JSONDecoder().decode(Envelope.self, from: Data(buffer: bytes))
+        let envelope = try JSONDecoder().decode(Envelope.self, from: Data(bytes.readableBytesView))
         return (Int(response.status.code), envelope, response.headers)
     }
 }

@@ -23,7 +23,7 @@ final class ServerProcess: @unchecked Sendable {
         for (key, value) in environment { env[key] = value }
         process.environment = env
         let logPath = NSTemporaryDirectory() + "tokenledger-\(name)-\(port).log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = handle
         process.standardError = handle

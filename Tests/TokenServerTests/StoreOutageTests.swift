@@ -1,4 +1,6 @@
 import Foundation
+import NIOHTTP1
+import PlatformSimulator
 import Testing
 
 /// PostgreSQL taken away from a running replica (through a proxy that the test cuts).

@@ -1,0 +1,208 @@
+import Foundation
+public import Logging
+import NIOCore
+import SQLiteNIO
+import Synchronization
+public import TokenLedger
+
+/// The embedded log: one SQLite file, for a single node with no servers.
+///
+/// SQLite serialises writers and positions are assigned inside the write transaction, and this
+/// process runs one transaction at a time besides, so a reader never sees a later position before
+/// an earlier one has committed.
+public final class SQLiteEventLog: EventLog {
+    private let connection: SQLiteConnection
+    private let logger: Logger
+    /// One transaction at a time on the shared connection (a connection is not a transaction scope).
+    private let writer = AsyncLock()
+    /// Per-stream refresh locks: a single node has no other process to exclude.
+    private let refreshLocks = Mutex<[StreamID: AsyncLock]>([:])
+    private let listeners = Mutex<[Int: @Sendable () -> Void]>([:])
+    private let nextListener = Atomic<Int>(0)
+
+    private init(connection: SQLiteConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    /// Opens (creating if needed) the log at `path`.
+    public static func open(path: String, logger: Logger) async throws -> SQLiteEventLog {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        let log = SQLiteEventLog(connection: connection, logger: logger)
+        for statement in Self.schema {
+            _ = try await connection.query(statement, [])
+        }
+        return log
+    }
+
+    /// Closes the file.
+    public func close() async throws {
+        try await connection.close()
+    }
+
+    static let schema = [
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=NORMAL",
+        "PRAGMA busy_timeout=5000",
+        """
+        CREATE TABLE IF NOT EXISTS token_events (
+            position INTEGER PRIMARY KEY AUTOINCREMENT,
+            project TEXT NOT NULL, platform TEXT NOT NULL, appid TEXT NOT NULL,
+            version INTEGER NOT NULL CHECK (version > 0),
+            type TEXT NOT NULL, data TEXT NOT NULL, metadata TEXT NOT NULL,
+            recorded_at INTEGER NOT NULL,
+            UNIQUE (project, platform, appid, version)
+        )
+        """,
+        // Append-only by construction: these triggers reject any change to a recorded event.
+        """
+        CREATE TRIGGER IF NOT EXISTS token_events_no_update BEFORE UPDATE ON token_events
+        BEGIN SELECT RAISE(ABORT, 'token_events is append-only'); END
+        """,
+        """
+        CREATE TRIGGER IF NOT EXISTS token_events_no_delete BEFORE DELETE ON token_events
+        BEGIN SELECT RAISE(ABORT, 'token_events is append-only'); END
+        """,
+    ]
+
+    public func append(_ events: [NewEvent], to stream: StreamID, expectedVersion: Int64) async throws -> [RecordedEvent] {
+        guard !events.isEmpty else { return [] }
+        let recorded: [RecordedEvent] = try await writer.withLock {
+            try await self.storeErrors {
+                _ = try await self.connection.query("BEGIN IMMEDIATE", [])
+                do {
+                    let rows = try await self.connection.query(
+                        "SELECT coalesce(max(version), 0) AS v FROM token_events WHERE project = ? AND platform = ? AND appid = ?",
+                        [.text(stream.project), .text(stream.platform), .text(stream.appid)]
+                    )
+                    let current = Int64(rows.first?.column("v")?.integer ?? 0)
+                    guard current == expectedVersion else {
+                        throw LedgerError(.versionConflict, "\(stream) is at version \(current), not \(expectedVersion)")
+                    }
+                    var recorded: [RecordedEvent] = []
+                    let now = Date()
+                    let millis = Int64((now.timeIntervalSince1970 * 1000).rounded())
+                    for (offset, event) in events.enumerated() {
+                        let version = expectedVersion + Int64(offset) + 1
+                        let metadata = String(decoding: try EventCoding.encode(event.metadata), as: UTF8.self)
+                        let inserted = try await self.connection.query(
+                            """
+                            INSERT INTO token_events (project, platform, appid, version, type, data, metadata, recorded_at)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING position
+                            """,
+                            [
+                                .text(stream.project), .text(stream.platform), .text(stream.appid), .integer(Int(version)),
+                                .text(event.type.rawValue), .text(String(decoding: event.data, as: UTF8.self)), .text(metadata),
+                                .integer(Int(millis)),
+                            ]
+                        )
+                        guard let position = inserted.first?.column("position")?.integer else {
+                            throw LedgerError(.storeUnavailable, "SQLite returned no position")
+                        }
+                        recorded.append(
+                            RecordedEvent(
+                                position: Int64(position), stream: stream, version: version, type: event.type,
+                                data: event.data, metadata: event.metadata, recordedAt: Date(timeIntervalSince1970: Double(millis) / 1000)
+                            )
+                        )
+                    }
+                    _ = try await self.connection.query("COMMIT", [])
+                    return recorded
+                } catch {
+                    _ = try? await self.connection.query("ROLLBACK", [])
+                    throw error
+                }
+            }
+        }
+        for wake in listeners.withLock({ Array($0.values) }) { wake() }
+        return recorded
+    }
+
+    public func read(stream: StreamID, afterVersion: Int64, limit: Int) async throws -> [RecordedEvent] {
+        try await storeErrors {
+            try Self.decode(
+                try await self.connection.query(
+                    """
+                    SELECT \(Self.columns) FROM token_events WHERE project = ? AND platform = ? AND appid = ? AND version > ?
+                    ORDER BY version LIMIT ?
+                    """,
+                    [.text(stream.project), .text(stream.platform), .text(stream.appid), .integer(Int(afterVersion)), .integer(limit)]
+                )
+            )
+        }
+    }
+
+    public func readAll(after position: Int64, limit: Int) async throws -> [RecordedEvent] {
+        try await storeErrors {
+            try Self.decode(
+                try await self.connection.query(
+                    "SELECT \(Self.columns) FROM token_events WHERE position > ? ORDER BY position LIMIT ?",
+                    [.integer(Int(position)), .integer(limit)]
+                )
+            )
+        }
+    }
+
+    public func withRefreshLock<T: Sendable>(on stream: StreamID, _ body: @Sendable () async throws -> T) async throws -> T {
+        let gate = refreshLocks.withLock { locks in
+            if let gate = locks[stream] { return gate }
+            let gate = AsyncLock()
+            locks[stream] = gate
+            return gate
+        }
+        return try await gate.withLock(body)
+    }
+
+    public func listen(_ wake: @escaping @Sendable () -> Void) async throws {
+        let id = nextListener.add(1, ordering: .relaxed).newValue
+        listeners.withLock { $0[id] = wake }
+        defer { _ = listeners.withLock { $0.removeValue(forKey: id) } }
+        wake()
+        while !Task.isCancelled {
+            try await Task.sleep(for: .seconds(3600))
+        }
+    }
+
+    static let columns = "position, project, platform, appid, version, type, data, metadata, recorded_at"
+
+    static func decode(_ rows: [SQLiteRow]) throws -> [RecordedEvent] {
+        try rows.map { row in
+            guard let position = row.column("position")?.integer,
+                let project = row.column("project")?.string,
+                let platform = row.column("platform")?.string,
+                let appid = row.column("appid")?.string,
+                let version = row.column("version")?.integer,
+                let type = row.column("type")?.string.flatMap(EventType.init(rawValue:)),
+                let data = row.column("data")?.string,
+                let metadata = row.column("metadata")?.string,
+                let recordedAt = row.column("recorded_at")?.integer
+            else {
+                throw LedgerError(.corruptEvent, "an event row of the SQLite log is incomplete")
+            }
+            return RecordedEvent(
+                position: Int64(position),
+                stream: try StreamID(project: project, platform: platform, appid: appid),
+                version: Int64(version),
+                type: type,
+                data: Data(data.utf8),
+                metadata: try EventCoding.decode(EventMetadata.self, from: Data(metadata.utf8), position: Int64(position)),
+                recordedAt: Date(timeIntervalSince1970: Double(recordedAt) / 1000)
+            )
+        }
+    }
+
+    private func storeErrors<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            logger.warning("SQLite event log failed", metadata: [LogKey.error: "\(String(reflecting: error))"])
+            throw LedgerError(.storeUnavailable, "the event log (SQLite) failed")
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// A running simulator: where it listens and its state.
+public struct RunningSimulator: Sendable {
+    /// The bound port.
+    public let port: Int
+    /// The simulated platform's state.
+    public let state: SimulatorState
+    /// `http://127.0.0.1:<port>`.
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+}
+
+/// A real HTTP server that speaks WeChat's token API (`/cgi-bin/token`, `/cgi-bin/stable_token`,
+/// errors included) on loopback, for tests and benchmarks. Only the platform is stood in for.
+public enum PlatformSimulatorServer {
+    /// Serves on `host:port` (0: any free port) until the calling task is cancelled; `onStarted`
+    /// is called once it listens.
+    public static func run(
+        host: String = "127.0.0.1",
+        port: Int = 0,
+        state: SimulatorState = SimulatorState(),
+        onStarted: @escaping @Sendable (RunningSimulator) async -> Void
+    ) async throws {
+        let router = Router()
+        WeChatRoutes(state: state).register(on: router)
+        ControlRoutes(state: state).register(on: router)
+        var logger = Logger(label: "platform-simulator")
+        logger.logLevel = .warning
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "platform-simulator"),
+            onServerRunning: { channel in
+                await onStarted(RunningSimulator(port: channel.localAddress?.port ?? port, state: state))
+            },
+            logger: logger
+        )
+        // A hanging answer must not hold the shutdown: it gives up once the simulator stops.
+        try await withTaskCancellationHandler {
+            try await app.run()
+        } onCancel: {
+            state.stop()
+        }
+    }
+}
