@@ -127,7 +127,8 @@ public final class Refresher: Sendable {
     }
 
     private func refresh(_ entry: Entry, now: Date) async {
-        let horizon = now.addingTimeInterval(options.policy.lead)
+        // The plan may have come due up to `jitter` early: ask for a token fresh past all of it.
+        let horizon = now.addingTimeInterval(options.policy.lead + options.policy.jitter)
         do {
             let served = try await ledger.scheduledRefresh(entry.stream, freshUntil: horizon)
             if served.position <= entry.stamp {

@@ -72,6 +72,20 @@ public struct LedgerRuntime: Sendable {
             logger: logger
         )
         services.append(RunService { try await projector.run() })
+        let refresh = configuration.refresh
+        if refresh.enabled, refresh.intervalSeconds > 0 {
+            let policy = RefreshPlan.Policy(
+                lead: refresh.leadSeconds > 0 ? refresh.leadSeconds : 2 * refresh.intervalSeconds,
+                jitter: refresh.jitterSeconds,
+                maxBackoff: refresh.maxBackoffSeconds
+            )
+            let refresher = Refresher(
+                ledger: ledger,
+                options: Refresher.Options(interval: .milliseconds(Int(refresh.intervalSeconds * 1000)), policy: policy, concurrency: refresh.concurrency),
+                logger: logger
+            )
+            services.append(RunService { try await refresher.run() })
+        }
         let apps = configuration.apps
         let migrateLog = migrate
         let prepare: @Sendable () async throws -> Void = {

@@ -20,6 +20,11 @@ extension ServerConfiguration {
         eventLog.pollIntervalMs = reader.int(forKey: "eventlog.poll_interval_ms", default: eventLog.pollIntervalMs)
         refresh.earlySeconds = reader.double(forKey: "refresh.early_seconds", default: refresh.earlySeconds)
         refresh.intervalSeconds = reader.double(forKey: "refresh.interval_seconds", default: refresh.intervalSeconds)
+        refresh.enabled = reader.bool(forKey: "refresh.enabled", default: refresh.enabled)
+        refresh.concurrency = reader.int(forKey: "refresh.concurrency", default: refresh.concurrency)
+        refresh.maxBackoffSeconds = reader.double(forKey: "refresh.max_backoff_seconds", default: refresh.maxBackoffSeconds)
+        refresh.leadSeconds = reader.double(forKey: "refresh.lead_seconds", default: refresh.leadSeconds)
+        refresh.jitterSeconds = reader.double(forKey: "refresh.jitter_seconds", default: refresh.jitterSeconds)
         for name in Self.platformNames {
             if let url = reader.string(forKey: ConfigKey("platforms.\(name).base_url")) {
                 platformBaseURLs[name] = url
@@ -60,8 +65,11 @@ extension ServerConfiguration {
         guard (1...65535).contains(http.port) || http.port == 0 else {
             throw LedgerError(.invalidInput, "http.port must be 0 to 65535, is \(http.port)")
         }
-        guard refresh.earlySeconds >= 0 else {
-            throw LedgerError(.invalidInput, "refresh.early_seconds must not be negative")
+        guard refresh.earlySeconds >= 0, refresh.intervalSeconds >= 0, refresh.leadSeconds >= 0, refresh.jitterSeconds >= 0 else {
+            throw LedgerError(.invalidInput, "refresh.* seconds must not be negative")
+        }
+        guard refresh.concurrency >= 1, refresh.maxBackoffSeconds >= 1 else {
+            throw LedgerError(.invalidInput, "refresh.concurrency and refresh.max_backoff_seconds must be at least 1")
         }
         guard eventLog.timeoutMs > 0, eventLog.lockTimeoutMs > 0, eventLog.pollIntervalMs > 0, platformTimeoutMs > 0 else {
             throw LedgerError(.invalidInput, "timeouts and intervals must be positive")

@@ -28,6 +28,17 @@ public struct ServerConfiguration: Sendable {
         public var earlySeconds = 300.0
         /// `refresh.interval_seconds` (*corn_interval*); 0 turns the scheduler off.
         public var intervalSeconds = 60.0
+        /// `refresh.enabled`: whether this replica runs the scheduler at all.
+        public var enabled = true
+        /// `refresh.concurrency`: scheduled upstream calls in flight per platform.
+        public var concurrency = 4
+        /// `refresh.max_backoff_seconds`: cap on the back-off after failed scheduled refreshes.
+        public var maxBackoffSeconds = 300.0
+        /// `refresh.lead_seconds`: how long before a token stops being fresh the scheduler renews it;
+        /// 0 means two scheduler ticks.
+        public var leadSeconds = 0.0
+        /// `refresh.jitter_seconds`: largest random spread added to the lead.
+        public var jitterSeconds = 10.0
     }
 
     /// One app declared in configuration.

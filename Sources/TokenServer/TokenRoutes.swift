@@ -15,6 +15,8 @@ struct TokenRoutes: Sendable {
     static let positionHeader = HTTPField.Name("X-Ledger-Position")!
     /// Set when a token past its freshness margin (but still valid) is served because the platform failed.
     static let staleHeader = HTTPField.Name("X-Token-Stale")!
+    /// When the platform says the token expires (seconds since 1970).
+    static let expiresHeader = HTTPField.Name("X-Token-Expires-At")!
     static let requestIDHeader = HTTPField.Name("X-Request-Id")!
     static let secretHeader = HTTPField.Name("X-App-Secret")!
     static let maxBody = 64 * 1024
@@ -81,7 +83,10 @@ struct TokenRoutes: Sendable {
     }
 
     static func tokenResponse(_ served: ServedToken) -> Response {
-        var headers: HTTPFields = [positionHeader: String(served.position)]
+        var headers: HTTPFields = [
+            positionHeader: String(served.position),
+            expiresHeader: String(Int64(served.expiresAt.timeIntervalSince1970)),
+        ]
         if served.stale { headers[staleHeader] = "true" }
         return Envelope.string(served.token, headers: headers)
     }
