@@ -118,9 +118,31 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        .executableTarget(
+            name: "ledger-bench",
+            dependencies: [
+                "TokenLedger",
+                "Platforms",
+                "PlatformSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
         .testTarget(
             name: "TokenLedgerTests",
             dependencies: ["TokenLedger"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "PlatformsTests",
+            dependencies: [
+                "Platforms",
+                "PlatformSimulator",
+                "TokenLedger",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: upcoming
         ),
         .testTarget(

@@ -2,7 +2,6 @@ import Foundation
 public import Logging
 import NIOCore
 import SQLiteNIO
-import Synchronization
 public import TokenLedger
 
 /// The embedded log: one SQLite file, for a single node with no servers.
@@ -16,9 +15,8 @@ public final class SQLiteEventLog: EventLog {
     /// One transaction at a time on the shared connection (a connection is not a transaction scope).
     private let writer = AsyncLock()
     /// Per-stream refresh locks: a single node has no other process to exclude.
-    private let refreshLocks = Mutex<[StreamID: AsyncLock]>([:])
-    private let listeners = Mutex<[Int: @Sendable () -> Void]>([:])
-    private let nextListener = Atomic<Int>(0)
+    private let refreshLocks = StreamLocks()
+    private let wakeUps = WakeUps()
 
     private init(connection: SQLiteConnection, logger: Logger) {
         self.connection = connection
@@ -118,7 +116,7 @@ public final class SQLiteEventLog: EventLog {
                 }
             }
         }
-        for wake in listeners.withLock({ Array($0.values) }) { wake() }
+        wakeUps.wakeAll()
         return recorded
     }
 
@@ -148,23 +146,11 @@ public final class SQLiteEventLog: EventLog {
     }
 
     public func withRefreshLock<T: Sendable>(on stream: StreamID, _ body: @Sendable () async throws -> T) async throws -> T {
-        let gate = refreshLocks.withLock { locks in
-            if let gate = locks[stream] { return gate }
-            let gate = AsyncLock()
-            locks[stream] = gate
-            return gate
-        }
-        return try await gate.withLock(body)
+        try await refreshLocks.withLock(on: stream, body)
     }
 
     public func listen(_ wake: @escaping @Sendable () -> Void) async throws {
-        let id = nextListener.add(1, ordering: .relaxed).newValue
-        listeners.withLock { $0[id] = wake }
-        defer { _ = listeners.withLock { $0.removeValue(forKey: id) } }
-        wake()
-        while !Task.isCancelled {
-            try await Task.sleep(for: .seconds(3600))
-        }
+        try await wakeUps.listen(wake)
     }
 
     static let columns = "position, project, platform, appid, version, type, data, metadata, recorded_at"

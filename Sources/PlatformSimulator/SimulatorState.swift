@@ -17,6 +17,7 @@ public final class SimulatorState: Sendable {
         var validUntil: [String: Date] = [:]
         var totalCalls = 0
         var stopping = false
+        var requests: [SimulatorRequest] = []
     }
 
     let contents = Mutex(Contents())
@@ -49,10 +50,20 @@ public final class SimulatorState: Sendable {
         contents.withLock { $0.totalCalls }
     }
 
+    /// Every token request received, oldest first: what a client sent, to check it against the contract.
+    public func requests() -> [SimulatorRequest] {
+        contents.withLock { $0.requests }
+    }
+
+    func record(_ request: SimulatorRequest) {
+        contents.withLock { $0.requests.append(request) }
+    }
+
     /// Forgets the call counts.
     public func resetCalls() {
         contents.withLock { contents in
             contents.totalCalls = 0
+            contents.requests = []
             for appid in contents.apps.keys { contents.apps[appid]?.calls = 0 }
         }
     }
@@ -114,4 +125,14 @@ enum WeChatAnswer: Equatable {
         case .error(let code, let message): #"{"errcode":\#(code),"errmsg":"\#(message)"}"#
         }
     }
+}
+
+/// One token request as the simulator received it.
+public struct SimulatorRequest: Sendable, Equatable {
+    /// `GET /cgi-bin/token`, `POST /cgi-bin/stable_token`, …
+    public var endpoint: String
+    /// The app id sent.
+    public var appid: String
+    /// The fields sent (query or JSON body), secrets included: tests check the wire contract.
+    public var fields: [String: String]
 }

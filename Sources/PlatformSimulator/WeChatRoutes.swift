@@ -10,6 +10,9 @@ struct WeChatRoutes: Sendable {
         router.get("cgi-bin/token") { request, _ in
             let query = request.uri.queryParameters
             let appid = query.get("appid") ?? ""
+            var fields: [String: String] = [:]
+            for (name, value) in query { fields[String(name)] = String(value) }
+            state.record(SimulatorRequest(endpoint: "GET /cgi-bin/token", appid: appid, fields: fields))
             return try await answer(appid) {
                 guard query.get("grant_type") == "client_credential" else { return .error(40002, "invalid grant_type") }
                 guard let secret = query.get("secret"), !secret.isEmpty else { return .error(41004, "appsecret missing") }
@@ -24,6 +27,7 @@ struct WeChatRoutes: Sendable {
                 return Self.json(WeChatAnswer.error(47001, "data format error").json)
             }
             let appid = object["appid"] as? String ?? ""
+            state.record(SimulatorRequest(endpoint: "POST /cgi-bin/stable_token", appid: appid, fields: object.mapValues { "\($0)" }))
             return try await answer(appid) {
                 guard object["grant_type"] as? String == "client_credential" else { return .error(40002, "invalid grant_type") }
                 guard let secret = object["secret"] as? String, !secret.isEmpty else { return .error(41004, "appsecret missing") }

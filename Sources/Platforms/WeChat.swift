@@ -70,6 +70,11 @@ public struct WeChat: Platform {
         return IssuedToken(token: token, expiresIn: expiresIn)
     }
 
+    /// `parse`, for the tests of the answer format.
+    public static func parseForTesting(_ text: String) throws -> IssuedToken {
+        try parse(Data(text.utf8))
+    }
+
     /// WeChat's documented error codes, by what the caller and the scheduler should do about them.
     static func kind(ofErrorCode code: Int) -> PlatformError.Kind {
         switch code {

@@ -185,6 +185,26 @@ struct EmbeddedServiceTests {
     }
 
     @Test(.timeLimit(.minutes(1)))
+    func appsDeclaredInConfigurationNeedNoSecretOnTheWire() async throws {
+        try await withSimulator { simulator in
+            simulator.state.register(appid: "wxcfg1", secret: "one")
+            simulator.state.register(appid: "wxcfg2", secret: "two")
+            let service = try await EmbeddedServer.start(
+                simulator: simulator,
+                extra: ["APPS": "demo/wechat/wxcfg1=one,demo/wechat/wxcfg2=$WXCFG2_SECRET", "WXCFG2_SECRET": "two"]
+            )
+            defer { service.server.stop() }
+            for appid in ["wxcfg1", "wxcfg2"] {
+                let answer = try await HTTP.envelope("GET", service.url("/token/demo/wechat/\(appid)"))
+                #expect(answer.status == 200, "\(appid)")
+                #expect(answer.envelope.data.map { simulator.state.isValid(token: $0) } == true)
+            }
+            let (_, history) = try await HTTP.request("GET", service.url("/token/demo/wechat/wxcfg1/history"))
+            #expect(history.contains("\"actor\":\"config\""))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
     func anUnreachablePostgresAtStartIsAClearErrorAndANonZeroExit() async throws {
         let binary = try TestEnvironment.binary("TOKENLEDGER_BIN", fallback: "tokenledger")
         let process = Process()
