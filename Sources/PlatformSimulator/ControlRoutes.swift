@@ -13,7 +13,7 @@ struct ControlRoutes: Sendable {
                 throw HTTPError(.badRequest, message: "appid and secret are required")
             }
             state.register(appid: appid, secret: secret, expiresIn: object["expires_in"] as? Int ?? 7200)
-            return WeChatRoutes.json(#"{"ok":true}"#)
+            return Dialect.json(["ok": true])
         }
         router.put("_sim/apps/:appid/behaviour") { request, context in
             let appid = context.parameters.get("appid") ?? ""
@@ -30,10 +30,10 @@ struct ControlRoutes: Sendable {
             default: throw HTTPError(.badRequest, message: "mode is normal, busy, garbage, hang, quota, slow or http500")
             }
             state.setBehaviour(behaviour, for: appid)
-            return WeChatRoutes.json(#"{"ok":true}"#)
+            return Dialect.json(["ok": true])
         }
         router.get("_sim/apps/:appid/calls") { _, context in
-            WeChatRoutes.json(#"{"calls":\#(state.calls(appid: context.parameters.get("appid") ?? ""))}"#)
+            Dialect.json(["calls": state.calls(appid: context.parameters.get("appid") ?? "")])
         }
     }
 

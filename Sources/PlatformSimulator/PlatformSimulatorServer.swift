@@ -13,8 +13,10 @@ public struct RunningSimulator: Sendable {
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 }
 
-/// A real HTTP server that speaks WeChat's token API (`/cgi-bin/token`, `/cgi-bin/stable_token`,
-/// errors included) on loopback, for tests and benchmarks. Only the platform is stood in for.
+/// A real HTTP server that speaks the platforms' token APIs (WeChat, WeCom, Feishu/Lark, DingTalk,
+/// Douyin, an OAuth2 client-credentials server), errors included, on loopback, for tests and
+/// benchmarks. Only the platforms are stood in for. Their paths do not collide, so one server
+/// serves them all; each platform's base URL points at it.
 public enum PlatformSimulatorServer {
     /// Serves on `host:port` (0: any free port) until the calling task is cancelled; `onStarted`
     /// is called once it listens.
@@ -26,6 +28,11 @@ public enum PlatformSimulatorServer {
     ) async throws {
         let router = Router()
         WeChatRoutes(state: state).register(on: router)
+        WeComRoutes(state: state).register(on: router)
+        FeishuRoutes(state: state).register(on: router)
+        DingTalkRoutes(state: state).register(on: router)
+        DouyinRoutes(state: state).register(on: router)
+        OAuth2Routes(state: state).register(on: router)
         ControlRoutes(state: state).register(on: router)
         var logger = Logger(label: "platform-simulator")
         logger.logLevel = .warning

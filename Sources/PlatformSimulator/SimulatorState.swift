@@ -6,6 +6,7 @@ public final class SimulatorState: Sendable {
     struct App {
         var secret: String
         var expiresIn: Int
+        var tokenLength = 128
         var behaviour: SimulatorBehaviour = .normal
         var calls = 0
         var current: String?
@@ -25,12 +26,14 @@ public final class SimulatorState: Sendable {
     /// An empty platform.
     public init() {}
 
-    /// Registers an app (or changes its secret and token life).
-    public func register(appid: String, secret: String, expiresIn: Int = 7200) {
+    /// Registers an app (or changes its secret and token life). `tokenLength` lets a test ask for
+    /// tokens as long as Feishu's newer JWTs (several KB).
+    public func register(appid: String, secret: String, expiresIn: Int = 7200, tokenLength: Int = 128) {
         contents.withLock { contents in
             var app = contents.apps[appid] ?? App(secret: secret, expiresIn: expiresIn)
             app.secret = secret
             app.expiresIn = expiresIn
+            app.tokenLength = tokenLength
             contents.apps[appid] = app
         }
     }
@@ -87,20 +90,22 @@ public final class SimulatorState: Sendable {
         }
     }
 
-    /// Issues a token per WeChat's rules. `reuse`: return the current token while it has more than
-    /// 300 s left (stable token); otherwise a new one, the previous staying valid 300 s more.
-    func issue(_ appid: String, secret: String, reuse: Bool) -> WeChatAnswer {
+    /// Issues a token. `reuseAbove`: hand back the current token while it has more than this many
+    /// seconds left (WeChat's stable token: 300, Feishu: 1800, WeCom and DingTalk: 0); `nil` always
+    /// issues a new one. `previousGrace`: how long a replaced token stays valid (WeChat classic and
+    /// Douyin: 300); `nil` leaves it valid until its own end.
+    func issue(_ appid: String, secret: String, reuseAbove: Double?, previousGrace: Double?, prefix: String = "") -> Issued {
         contents.withLock { contents in
-            guard var app = contents.apps[appid] else { return .error(40013, "invalid appid") }
-            guard app.secret == secret else { return .error(40001, "invalid credential, access_token is invalid or not latest") }
+            guard var app = contents.apps[appid] else { return .unknownApp }
+            guard app.secret == secret else { return .wrongSecret }
             let now = Date()
-            if reuse, let current = app.current, let until = contents.validUntil[current], until.timeIntervalSince(now) > 300 {
+            if let reuseAbove, let current = app.current, let until = contents.validUntil[current], until.timeIntervalSince(now) > reuseAbove {
                 return .token(current, Int(until.timeIntervalSince(now)))
             }
-            if let previous = app.current, let until = contents.validUntil[previous] {
-                contents.validUntil[previous] = min(until, now.addingTimeInterval(300))
+            if let previousGrace, let previous = app.current, let until = contents.validUntil[previous] {
+                contents.validUntil[previous] = min(until, now.addingTimeInterval(previousGrace))
             }
-            let token = Self.newToken()
+            let token = prefix + Self.newToken(length: app.tokenLength)
             contents.validUntil[token] = now.addingTimeInterval(Double(app.expiresIn))
             app.current = token
             contents.apps[appid] = app
@@ -108,23 +113,22 @@ public final class SimulatorState: Sendable {
         }
     }
 
-    static func newToken() -> String {
+    /// Checks an app's secret without issuing anything (Alipay's refresh flow).
+    func secret(of appid: String) -> String? {
+        contents.withLock { $0.apps[appid]?.secret }
+    }
+
+    static func newToken(length: Int = 128) -> String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-        return String((0..<128).map { _ in alphabet[Int.random(in: 0..<alphabet.count)] })
+        return String((0..<length).map { _ in alphabet[Int.random(in: 0..<alphabet.count)] })
     }
 }
 
-/// What the simulated WeChat answers.
-enum WeChatAnswer: Equatable {
+/// The outcome of a token request, before a platform words it its own way.
+enum Issued: Equatable {
     case token(String, Int)
-    case error(Int, String)
-
-    var json: String {
-        switch self {
-        case .token(let token, let expiresIn): #"{"access_token":"\#(token)","expires_in":\#(expiresIn)}"#
-        case .error(let code, let message): #"{"errcode":\#(code),"errmsg":"\#(message)"}"#
-        }
-    }
+    case unknownApp
+    case wrongSecret
 }
 
 /// One token request as the simulator received it.

@@ -12,7 +12,7 @@ public struct WeChat: Platform {
 
     /// Creates the client; `baseURL` is `platforms.wechat.base_url`.
     public init(baseURL: String = "https://api.weixin.qq.com", httpClient: HTTPClient, timeout: Duration = .seconds(10)) {
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.baseURL = PlatformHTTP.trimmed(baseURL)
         self.http = PlatformHTTP(client: httpClient, timeout: timeout)
     }
 
@@ -34,15 +34,8 @@ public struct WeChat: Platform {
     }
 
     private func classic(_ request: TokenRequest) async throws -> IssuedToken {
-        var components = URLComponents()
-        components.queryItems = [
-            URLQueryItem(name: "grant_type", value: "client_credential"),
-            URLQueryItem(name: "appid", value: request.appid),
-            URLQueryItem(name: "secret", value: request.secret),
-        ]
-        let query = components.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B") ?? ""
-        let body = try await http.send(.GET, "\(baseURL)/cgi-bin/token?\(query)", json: nil)
-        return try Self.parse(body)
+        let query = PlatformHTTP.query(["grant_type": "client_credential", "appid": request.appid, "secret": request.secret])
+        return try Self.parse(try await http.send(.GET, "\(baseURL)/cgi-bin/token?\(query)", json: nil))
     }
 
     private func stable(_ request: TokenRequest, force: Bool) async throws -> IssuedToken {
@@ -55,24 +48,21 @@ public struct WeChat: Platform {
 
     /// `{"access_token","expires_in"}` or `{"errcode","errmsg"}` (with HTTP 200).
     static func parse(_ body: Data) throws -> IssuedToken {
-        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
-            throw PlatformError(.malformedAnswer, platformMessage: "the answer is not JSON")
+        let answer = try JSONAnswer(body)
+        if let code = answer.int("errcode"), code != 0 {
+            throw PlatformError(kind(ofErrorCode: code), platformCode: String(code), platformMessage: answer.string("errmsg"))
         }
-        if let code = (object["errcode"] as? NSNumber)?.intValue, code != 0 {
-            let message = object["errmsg"] as? String
-            throw PlatformError(kind(ofErrorCode: code), platformCode: String(code), platformMessage: message)
-        }
-        guard let token = object["access_token"] as? String, !token.isEmpty,
-            let expiresIn = (object["expires_in"] as? NSNumber)?.intValue, expiresIn > 0
-        else {
-            throw PlatformError(.malformedAnswer, platformMessage: "the answer has no access_token and expires_in")
-        }
-        return IssuedToken(token: token, expiresIn: expiresIn)
+        return try answer.token("access_token", life: "expires_in")
     }
 
     /// `parse`, for the tests of the answer format.
     public static func parseForTesting(_ text: String) throws -> IssuedToken {
         try parse(Data(text.utf8))
+    }
+
+    public func renewalWindow(options: [String: String]) -> Double? {
+        // The stable token comes back unchanged until WeChat rotates it, about 5 minutes before expiry.
+        (options["mode"] ?? "stable") == "stable" ? 300 : nil
     }
 
     /// WeChat's documented error codes, by what the caller and the scheduler should do about them.

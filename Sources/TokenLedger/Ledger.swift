@@ -114,15 +114,29 @@ public final class Ledger: Sendable {
         try await ensureFresh(stream, demand: .freshUntil(freshUntil), reason: .scheduled, context: CallContext(actor: "scheduler"))
     }
 
+    /// Sets the secret and the platform options of `stream` exactly as given; returns the stream's version.
+    public func setCredentials(_ stream: StreamID, secret: String, options platformOptions: [String: String], context: CallContext) async throws -> Int64 {
+        try checkPlatform(stream)
+        try await register(secret: secret, options: platformOptions, replacingOptions: true, for: stream, context: context.withRequestID())
+        return projector.model.state(of: stream)?.version ?? 0
+    }
+
     /// Registers or rotates the secret of `stream` (`credentials.set`); does nothing if it is unchanged.
-    public func register(secret: String, options platformOptions: [String: String] = [:], for stream: StreamID, context: CallContext) async throws {
+    public func register(
+        secret: String,
+        options platformOptions: [String: String] = [:],
+        replacingOptions: Bool = false,
+        for stream: StreamID,
+        context: CallContext
+    ) async throws {
         guard !secret.isEmpty, secret.utf8.count <= 8192 else {
             throw LedgerError(.invalidInput, "secret must be 1 to 8192 bytes")
         }
         for attempt in 0..<3 {
             let state = projector.model.state(of: stream) ?? StreamState()
-            if state.secret == secret, !state.removed, platformOptions.isEmpty || platformOptions == state.options { return }
-            let payload = CredentialsSet(secret: try sealer.seal(secret, for: stream), options: platformOptions.isEmpty ? state.options : platformOptions)
+            let options = replacingOptions || !platformOptions.isEmpty ? platformOptions : state.options
+            if state.secret == secret, !state.removed, options == state.options { return }
+            let payload = CredentialsSet(secret: try sealer.seal(secret, for: stream), options: options)
             do {
                 _ = try await log.append([try NewEvent(payload, metadata: metadata(context))], to: stream, expectedVersion: state.version)
                 try await projector.catchUp()

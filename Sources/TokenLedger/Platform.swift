@@ -2,6 +2,16 @@
 public protocol Platform: Sendable {
     /// Asks the platform for a token. Throws `PlatformError` for every failure.
     func fetchToken(_ request: TokenRequest) async throws -> IssuedToken
+
+    /// When the platform hands back the current token unchanged while it has more than this many
+    /// seconds left (WeChat's stable token: 300, Feishu: 1800), the scheduler does not ask earlier
+    /// than that; `nil` when every request yields a new token.
+    func renewalWindow(options: [String: String]) -> Double?
+}
+
+extension Platform {
+    /// Every request yields a new token, unless a platform says otherwise.
+    public func renewalWindow(options: [String: String]) -> Double? { nil }
 }
 
 /// What a platform client needs to fetch a token.

@@ -44,6 +44,7 @@ public struct RefreshPlan: Sendable, Equatable {
         stream: StreamID,
         freshness: Freshness,
         policy: Policy,
+        renewalWindow: Double? = nil,
         quotaDayEnd: (Date) -> Date = RefreshPlan.chinaMidnight(after:)
     ) -> Decision {
         guard state.secret != nil, !state.removed, !state.unreadable else { return .idle }
@@ -61,7 +62,12 @@ public struct RefreshPlan: Sendable, Equatable {
         }
         guard let token = state.token else { return .due(.distantPast) }
         let spread = policy.jitter * unit(stream, salt: token.position)
-        return .due(freshness.staleAt(expiresAt: token.expiresAt).addingTimeInterval(-policy.lead - spread))
+        let planned = freshness.staleAt(expiresAt: token.expiresAt).addingTimeInterval(-policy.lead - spread)
+        // Asking before the platform would issue a new token only gets the same one back.
+        if let renewalWindow {
+            return .due(max(planned, token.expiresAt.addingTimeInterval(-renewalWindow)))
+        }
+        return .due(planned)
     }
 
     /// A stable number in [0, 1) for a stream and a salt: the same on every replica.

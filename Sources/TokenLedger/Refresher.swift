@@ -87,7 +87,8 @@ public final class Refresher: Sendable {
         let changed = ledger.projector.model.drainChanged()
         return queue.withLock { queue in
             for (stream, state) in changed {
-                switch RefreshPlan.decide(state, stream: stream, freshness: ledger.options.freshness, policy: options.policy) {
+                let window = ledger.platforms[stream.platform]?.renewalWindow(options: state.options)
+                switch RefreshPlan.decide(state, stream: stream, freshness: ledger.options.freshness, policy: options.policy, renewalWindow: window) {
                 case .due(let date):
                     queue.planned[stream] = state.position
                     queue.parked.remove(stream)

@@ -93,7 +93,7 @@ public struct LedgerRuntime: Sendable {
             try await projector.catchUp()
             for app in apps {
                 let stream = try StreamID(parsing: app.stream)
-                try await ledger.register(secret: app.secret, for: stream, context: CallContext(actor: "config"))
+                try await ledger.register(secret: app.secret, options: app.options, for: stream, context: CallContext(actor: "config"))
             }
         }
         return LedgerRuntime(ledger: ledger, sealer: sealer, services: services, prepare: prepare, shutdown: shutdown)

@@ -30,6 +30,8 @@ extension ServerConfiguration {
                 platformBaseURLs[name] = url
             }
         }
+        if let url = reader.string(forKey: "platforms.dingtalk.oapi_base_url") { platformBaseURLs["dingtalk.oapi"] = url }
+        if let url = reader.string(forKey: "platforms.oauth2.token_url") { platformBaseURLs["oauth2.token_url"] = url }
         platformTimeoutMs = reader.int(forKey: "platforms.timeout_ms", default: platformTimeoutMs)
         secrets.key = reader.string(forKey: "secrets.key", isSecret: true)
         secrets.keyID = reader.string(forKey: "secrets.key_id", default: secrets.keyID)
@@ -37,6 +39,13 @@ extension ServerConfiguration {
         secrets.keyFile = reader.string(forKey: "secrets.key_file", default: secrets.keyFile)
         logLevel = reader.string(forKey: "log.level", default: logLevel)
         apps = try reader.stringArray(forKey: "apps", isSecret: true, default: []).map(Self.parseApp)
+        for entry in reader.stringArray(forKey: "app_options", default: []) {
+            let (stream, options) = try Self.parseAppOptions(entry)
+            guard let index = apps.firstIndex(where: { $0.stream == stream }) else {
+                throw LedgerError(.invalidInput, "app_options names \(stream), which is not in apps")
+            }
+            apps[index].options = options
+        }
         try validate()
     }
 
@@ -59,6 +68,20 @@ extension ServerConfiguration {
             throw LedgerError(.invalidInput, "app \(stream) has an empty secret")
         }
         return DeclaredApp(stream: stream, secret: secret)
+    }
+
+    /// `project/platform/appid key=value key=value`.
+    static func parseAppOptions(_ entry: String) throws -> (String, [String: String]) {
+        let words = entry.split(separator: " ", omittingEmptySubsequences: true)
+        guard let stream = words.first else { throw LedgerError(.invalidInput, "an app_options entry is empty") }
+        var options: [String: String] = [:]
+        for word in words.dropFirst() {
+            guard let equals = word.firstIndex(of: "=") else {
+                throw LedgerError(.invalidInput, "app_options entries are written project/platform/appid key=value …")
+            }
+            options[String(word[..<equals])] = String(word[word.index(after: equals)...])
+        }
+        return (String(stream), options)
     }
 
     private func validate() throws {

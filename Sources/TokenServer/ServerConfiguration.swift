@@ -47,6 +47,8 @@ public struct ServerConfiguration: Sendable {
         public var stream: String
         /// The secret (already resolved from `$VARIABLE` when written so).
         public var secret: String
+        /// Platform options from `app_options` (e.g. `mode=classic`, `token_url=…`).
+        public var options: [String: String] = [:]
     }
 
     /// `secrets.*`.

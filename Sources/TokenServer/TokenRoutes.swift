@@ -37,6 +37,12 @@ struct TokenRoutes: Sendable {
             let served = try await ledger.refresh(stream, secret: secret, nowToken: nowToken, context: Self.callContext(request))
             return Self.tokenResponse(served)
         }
+        router.put("token/:project/:platform/:appid/credentials") { request, context in
+            let stream = try Self.stream(context)
+            let body = try await CredentialsBody(request: request)
+            let served = try await ledger.setCredentials(stream, secret: body.secret, options: body.options, context: Self.callContext(request))
+            return try Envelope.value(["stream": stream.description, "version": String(served)])
+        }
         router.get("token/:project/:platform/:appid/history") { request, context in
             let stream = try Self.stream(context)
             let query = request.uri.queryParameters
@@ -129,5 +135,32 @@ struct PutBody {
         case is String: throw LedgerError(.invalidInput, "\(name) must not be empty")
         default: throw LedgerError(.invalidInput, "\(name) must be a string")
         }
+    }
+}
+
+/// The credentials body: `{"secret": string, "options"?: {string: string}}`.
+struct CredentialsBody {
+    var secret: String
+    var options: [String: String]
+
+    init(request: Request) async throws {
+        var request = request
+        let buffer = try await request.collectBody(upTo: TokenRoutes.maxBody)
+        guard let fields = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any] else {
+            throw LedgerError(.invalidInput, "the body must be a JSON object like {\"secret\": \"…\", \"options\": {\"mode\": \"classic\"}}")
+        }
+        guard let secret = fields["secret"] as? String, !secret.isEmpty else {
+            throw LedgerError(.invalidInput, "secret is required and must be a non-empty string")
+        }
+        var options: [String: String] = [:]
+        if let raw = fields["options"], !(raw is NSNull) {
+            guard let object = raw as? [String: Any] else { throw LedgerError(.invalidInput, "options must be an object of strings") }
+            for (key, value) in object {
+                guard let text = value as? String else { throw LedgerError(.invalidInput, "option \(key) must be a string") }
+                options[key] = text
+            }
+        }
+        self.secret = secret
+        self.options = options
     }
 }
