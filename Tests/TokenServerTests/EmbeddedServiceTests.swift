@@ -185,6 +185,46 @@ struct EmbeddedServiceTests {
     }
 
     @Test(.timeLimit(.minutes(1)))
+    func everyPlatformIsServedThroughTheLedgerWithItsOptionsAndLongTokensWhole() async throws {
+        try await withSimulator { simulator in
+            let root = simulator.baseURL
+            let service = try await EmbeddedServer.start(simulator: simulator, extra: [
+                "PLATFORMS_FEISHU_BASE_URL": root, "PLATFORMS_LARK_BASE_URL": root, "PLATFORMS_WECOM_BASE_URL": root,
+                "PLATFORMS_DINGTALK_BASE_URL": root, "PLATFORMS_DINGTALK_OAPI_BASE_URL": root, "PLATFORMS_DOUYIN_BASE_URL": root,
+            ])
+            defer { service.server.stop() }
+            simulator.state.register(appid: "cli_long", secret: "fs", tokenLength: 4096)
+            simulator.state.register(appid: "client-x", secret: "os")
+            simulator.state.register(appid: "ww9", secret: "ws")
+            simulator.state.register(appid: "dk", secret: "ds")
+            simulator.state.register(appid: "tt", secret: "ts")
+            let credentials: [(String, String)] = [
+                ("/token/demo/feishu/cli_long", #"{"secret":"fs","options":{"token":"app"}}"#),
+                ("/token/demo/oauth2/client-x", #"{"secret":"os","options":{"token_url":"\#(root)/oauth2/token","auth":"post","scope":"a b"}}"#),
+                ("/token/demo/wecom/ww9:1000002", #"{"secret":"ws"}"#),
+                ("/token/demo/dingtalk/dk", #"{"secret":"ds","options":{"api":"old"}}"#),
+                ("/token/demo/douyin/tt", #"{"secret":"ts"}"#),
+            ]
+            for (path, body) in credentials {
+                let (status, set) = try await HTTP.request("PUT", service.url(path + "/credentials"), body: body)
+                #expect(status == 200, "\(path): \(set)")
+                let answer = try await HTTP.envelope("GET", service.url(path))
+                #expect(answer.status == 200, "\(path): \(answer.envelope.error)")
+                #expect(answer.envelope.data.map { simulator.state.isValid(token: $0) } == true, "\(path)")
+            }
+            let long = try await HTTP.envelope("GET", service.url("/token/demo/feishu/cli_long"))
+            #expect(long.envelope.data?.hasPrefix("a-") == true, "the app token was asked for")
+            #expect(long.envelope.data?.utf8.count == 4098, "a 4 KB token is stored and served whole")
+            let sent = simulator.state.requests()
+            #expect(sent.contains { $0.endpoint == "POST /oauth2/token" && $0.fields["scope"] == "a b" && $0.fields["client_secret"] == "os" })
+            #expect(sent.contains { $0.endpoint == "GET /gettoken" && $0.appid == "dk" })
+            let bad = try await HTTP.envelope("PUT", service.url("/token/demo/oauth2/client-x/credentials"), body: #"{"secret":"os","options":{"scope":5}}"#)
+            #expect(bad.status == 400)
+            #expect(bad.envelope.errorCode == "invalid_input")
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
     func appsDeclaredInConfigurationNeedNoSecretOnTheWire() async throws {
         try await withSimulator { simulator in
             simulator.state.register(appid: "wxcfg1", secret: "one")
