@@ -14,6 +14,11 @@ struct Dialect: Sendable {
     /// Counts the call, applies the app's behaviour, then words `issue()`'s outcome.
     func answer(_ state: SimulatorState, appid: String, issue: () -> Issued) async throws -> Response {
         guard let behaviour = state.count(appid) else { return unknownApp() }
+        return try await respond(behaviour, state: state, issue: issue)
+    }
+
+    /// Applies a behaviour to a call already counted.
+    func respond(_ behaviour: SimulatorBehaviour, state: SimulatorState, issue: () -> Issued) async throws -> Response {
         switch behaviour {
         case .normal: break
         case .busy: return busy()

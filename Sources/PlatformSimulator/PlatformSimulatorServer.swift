@@ -33,6 +33,7 @@ public enum PlatformSimulatorServer {
         DingTalkRoutes(state: state).register(on: router)
         DouyinRoutes(state: state).register(on: router)
         OAuth2Routes(state: state).register(on: router)
+        AlipayRoutes(state: state).register(on: router)
         ControlRoutes(state: state).register(on: router)
         var logger = Logger(label: "platform-simulator")
         logger.logLevel = .warning

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import _CryptoExtras
 
 /// The simulated platform's memory: apps, their tokens with real expiry, behaviours, call counts.
 public final class SimulatorState: Sendable {
@@ -22,9 +23,15 @@ public final class SimulatorState: Sendable {
     }
 
     let contents = Mutex(Contents())
+    let alipay = Mutex(AlipayContents())
+    /// The simulated Alipay's own signing key (its public half verifies the answers).
+    let alipayKey: _RSA.Signing.PrivateKey
 
     /// An empty platform.
-    public init() {}
+    public init() {
+        // 2048 bits, as Alipay's keys; generated once per simulator.
+        alipayKey = try! _RSA.Signing.PrivateKey(keySize: .bits2048)
+    }
 
     /// Registers an app (or changes its secret and token life). `tokenLength` lets a test ask for
     /// tokens as long as Feishu's newer JWTs (several KB).

@@ -18,6 +18,7 @@ public enum PlatformRegistry {
                 timeout: timeout
             ),
             "douyin": Douyin(baseURL: baseURLs["douyin"] ?? "https://developer.toutiao.com", httpClient: httpClient, timeout: timeout),
+            "alipay": Alipay(gatewayURL: baseURLs["alipay"] ?? "https://openapi.alipay.com/gateway.do", httpClient: httpClient, timeout: timeout),
             "oauth2": OAuth2(defaultTokenURL: baseURLs["oauth2.token_url"], httpClient: httpClient, timeout: timeout),
         ]
     }

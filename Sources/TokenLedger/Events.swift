@@ -122,13 +122,16 @@ public struct TokenIssued: EventPayload, Equatable {
     public var reason: RefreshReason
     /// How long the platform took to answer, in milliseconds.
     public var upstreamLatencyMs: Int
+    /// The sealed refresh token for the next refresh (Alipay), if the platform gave one.
+    public var refreshToken: SealedValue?
 
     /// Creates the payload.
-    public init(token: SealedValue, expiresAt: Date, reason: RefreshReason, upstreamLatencyMs: Int) {
+    public init(token: SealedValue, expiresAt: Date, reason: RefreshReason, upstreamLatencyMs: Int, refreshToken: SealedValue? = nil) {
         self.token = token
         self.expiresAt = expiresAt
         self.reason = reason
         self.upstreamLatencyMs = upstreamLatencyMs
+        self.refreshToken = refreshToken
     }
 
     enum CodingKeys: String, CodingKey {
@@ -136,6 +139,7 @@ public struct TokenIssued: EventPayload, Equatable {
         case expiresAt = "expires_at"
         case reason
         case upstreamLatencyMs = "upstream_latency_ms"
+        case refreshToken = "refresh_token"
     }
 }
 

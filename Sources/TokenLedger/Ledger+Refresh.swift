@@ -49,7 +49,9 @@ extension Ledger {
         case .issuedAfter: replacing = state.token?.value
         case .fresh, .freshUntil: replacing = nil
         }
-        let request = TokenRequest(appid: stream.appid, secret: secret, options: state.options, replacing: replacing, reason: reason)
+        let request = TokenRequest(
+            appid: stream.appid, secret: secret, options: state.options, replacing: replacing, reason: reason, refreshToken: state.refreshToken
+        )
         let started = ContinuousClock.now
         let issued: IssuedToken
         do {
@@ -69,7 +71,8 @@ extension Ledger {
             token: try sealer.seal(issued.token, for: stream),
             expiresAt: now().addingTimeInterval(Double(issued.expiresIn)),
             reason: reason,
-            upstreamLatencyMs: latencyMs
+            upstreamLatencyMs: latencyMs,
+            refreshToken: try issued.refreshToken.map { try sealer.seal($0, for: stream) }
         )
         let recorded = try await appendRetrying(try NewEvent(payload, metadata: metadata(context)), to: stream, expectedVersion: state.version)
         try await projector.catchUp()

@@ -27,14 +27,24 @@ public struct TokenRequest: Sendable {
     public var replacing: String?
     /// Why the token is fetched.
     public var reason: RefreshReason
+    /// The refresh token the platform gave with the current token (Alipay), if any.
+    public var refreshToken: String?
 
     /// Creates a request.
-    public init(appid: String, secret: String, options: [String: String] = [:], replacing: String? = nil, reason: RefreshReason) {
+    public init(
+        appid: String,
+        secret: String,
+        options: [String: String] = [:],
+        replacing: String? = nil,
+        reason: RefreshReason,
+        refreshToken: String? = nil
+    ) {
         self.appid = appid
         self.secret = secret
         self.options = options
         self.replacing = replacing
         self.reason = reason
+        self.refreshToken = refreshToken
     }
 }
 
@@ -44,11 +54,15 @@ public struct IssuedToken: Sendable, Equatable {
     public var token: String
     /// Its remaining life in seconds, as the platform said.
     public var expiresIn: Int
+    /// What the next refresh needs besides the secret (Alipay's new refresh token), recorded
+    /// sealed with the token so that a replay rebuilds the full state.
+    public var refreshToken: String?
 
     /// Creates an issued token.
-    public init(token: String, expiresIn: Int) {
+    public init(token: String, expiresIn: Int, refreshToken: String? = nil) {
         self.token = token
         self.expiresIn = expiresIn
+        self.refreshToken = refreshToken
     }
 }
 

@@ -16,6 +16,8 @@ public struct StreamState: Sendable, Equatable {
     public var options: [String: String] = [:]
     /// The current token, if any.
     public var token: CurrentToken?
+    /// The refresh token the platform gave last (Alipay), opened.
+    public var refreshToken: String?
     /// The last failed refresh since the last token, if any.
     public var lastFailure: LastFailure?
     /// Whether the app was retired.
@@ -43,12 +45,15 @@ public struct StreamState: Sendable, Equatable {
                 secret = try sealer.open(payload.secret, for: event.stream)
                 options = payload.options
                 removed = false
+                // A re-authorisation given with the credentials replaces the refresh token in hand.
+                if payload.options["refresh_token"] != nil || payload.options["auth_code"] != nil { refreshToken = nil }
                 credentialsPosition = event.position
                 consecutiveFailures = 0
             case .tokenIssued:
                 let payload = try event.decode(TokenIssued.self)
                 let value = try sealer.open(payload.token, for: event.stream)
                 token = CurrentToken(value: value, expiresAt: payload.expiresAt, position: event.position, issuedAt: event.recordedAt)
+                if let sealed = payload.refreshToken { refreshToken = try sealer.open(sealed, for: event.stream) }
                 lastFailure = nil
                 consecutiveFailures = 0
             case .refreshFailed:
@@ -60,6 +65,7 @@ public struct StreamState: Sendable, Equatable {
             case .credentialsRemoved:
                 secret = nil
                 token = nil
+                refreshToken = nil
                 options = [:]
                 removed = true
             }

@@ -2,6 +2,7 @@ import Foundation
 import NIOHTTP1
 import PlatformSimulator
 import Testing
+import _CryptoExtras
 
 /// The service as a user runs it by default (embedded SQLite log), over real HTTP.
 @Suite(.serialized)
@@ -221,6 +222,39 @@ struct EmbeddedServiceTests {
             let bad = try await HTTP.envelope("PUT", service.url("/token/demo/oauth2/client-x/credentials"), body: #"{"secret":"os","options":{"scope":5}}"#)
             #expect(bad.status == 400)
             #expect(bad.envelope.errorCode == "invalid_input")
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func alipayRefreshTokensAreRecordedSealedAndSurviveAReplay() async throws {
+        try await withSimulator { simulator in
+            let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+            simulator.state.registerAlipay(appid: "2021000000000002", publicKeyPEM: key.publicKey.pemRepresentation, authCode: "c0de")
+            let extra = ["PLATFORMS_ALIPAY_BASE_URL": simulator.baseURL + "/gateway.do"]
+            let first = try await EmbeddedServer.start(simulator: simulator, extra: extra)
+            let path = "/token/isv/alipay/2021000000000002:shop-1"
+            let body = try JSONSerialization.data(withJSONObject: [
+                "secret": key.pemRepresentation,
+                "options": ["auth_code": "c0de", "alipay_public_key": simulator.state.alipayPublicKeyPEM],
+            ])
+            let (status, _) = try await HTTP.request("PUT", first.url(path + "/credentials"), body: String(decoding: body, as: UTF8.self))
+            #expect(status == 200)
+            let token = try #require(try await HTTP.envelope("GET", first.url(path)).envelope.data)
+            let refreshed = try #require(try await HTTP.envelope("PUT", first.url(path)).envelope.data)
+            #expect(refreshed != token)
+            first.server.stop()
+            // A new process folds the log again, refresh token included.
+            let second = try await EmbeddedServer.start(simulator: simulator, folder: first.folder, extra: extra)
+            defer { second.server.stop() }
+            let again = try await HTTP.envelope("PUT", second.url(path))
+            #expect(again.status == 200, "\(again.envelope.error)")
+            #expect(again.envelope.data.map { simulator.state.isValid(token: $0) } == true)
+            let (_, history) = try await HTTP.request("GET", second.url(path + "/history"))
+            let current = try #require(simulator.state.alipayRefreshToken(appid: "2021000000000002"))
+            #expect(!history.contains(current) && !history.contains("PRIVATE KEY"), "neither refresh tokens nor keys are shown")
+            let log = try ["", "-wal"].map { (try? String(contentsOfFile: first.folder + "/ledger.sqlite" + $0, encoding: .isoLatin1)) ?? "" }.joined()
+            #expect(log.contains("token.issued"), "the log's file was read")
+            #expect(!log.contains(current) && !log.contains("PRIVATE KEY"), "both are sealed at rest")
         }
     }
 
