@@ -122,6 +122,11 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        .target(
+            name: "LedgerTestSupport",
+            dependencies: ["TokenLedger"],
+            swiftSettings: upcoming
+        ),
         .executableTarget(
             name: "ledger-bench",
             dependencies: [
@@ -136,7 +141,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenLedgerTests",
-            dependencies: ["TokenLedger"],
+            dependencies: ["TokenLedger", "LedgerTestSupport"],
             swiftSettings: upcoming
         ),
         .testTarget(
@@ -152,13 +157,14 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerSQLiteTests",
-            dependencies: ["LedgerSQLite", "TokenLedger"],
+            dependencies: ["LedgerSQLite", "LedgerTestSupport", "TokenLedger"],
             swiftSettings: upcoming
         ),
         .testTarget(
             name: "LedgerPostgresTests",
             dependencies: [
                 "LedgerPostgres",
+                "LedgerTestSupport",
                 "TokenLedger",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],

@@ -52,4 +52,19 @@ public enum PlatformSimulatorServer {
             state.stop()
         }
     }
+
+    /// Runs a simulator on a free loopback port for the duration of `body`, then stops it.
+    public static func withRunning<T: Sendable>(
+        state: SimulatorState = SimulatorState(),
+        _ body: @Sendable (RunningSimulator) async throws -> T
+    ) async throws -> T {
+        let (started, continuation) = AsyncStream.makeStream(of: RunningSimulator.self)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await run(state: state, onStarted: { continuation.yield($0) }) }
+            defer { group.cancelAll() }
+            var iterator = started.makeAsyncIterator()
+            guard let simulator = await iterator.next() else { throw CancellationError() }
+            return try await body(simulator)
+        }
+    }
 }

@@ -35,11 +35,7 @@ struct SchedulerBench: AsyncParsableCommand {
         let clock = Mutex(start)
         let now: @Sendable () -> Date = { clock.withLock { $0 } }
         let state = SimulatorState()
-        let (started, continuation) = AsyncStream.makeStream(of: RunningSimulator.self)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await PlatformSimulatorServer.run(state: state, onStarted: { continuation.yield($0) }) }
-            var iterator = started.makeAsyncIterator()
-            guard let simulator = await iterator.next() else { return }
+        try await PlatformSimulatorServer.withRunning(state: state) { simulator in
 
             print("appending \(apps) apps (credentials + token each)…")
             for index in 0..<apps {
@@ -86,7 +82,6 @@ struct SchedulerBench: AsyncParsableCommand {
                 count, burst, Double(count) / burst, concurrency, state.totalCalls()))
             let idleAfter = try await Self.time { await refresher.tick() }
             print(String(format: "next tick (re-plans the %d renewed apps): %.1f ms", count, idleAfter * 1000))
-            group.cancelAll()
         }
     }
 

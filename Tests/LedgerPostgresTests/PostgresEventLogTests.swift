@@ -1,5 +1,6 @@
 import Foundation
 import LedgerPostgres
+import LedgerTestSupport
 import Logging
 import PostgresNIO
 import Synchronization
@@ -50,10 +51,6 @@ struct PostgresEventLogTests {
         }
     }
 
-    static func event(node: String = "test") -> NewEvent {
-        NewEvent(type: .refreshFailed, data: Data(#"{"code":"upstream_busy","reason":"miss"}"#.utf8), metadata: EventMetadata(node: node))
-    }
-
     static func stream() throws -> StreamID {
         try StreamID(project: "pg\(UInt32.random(in: 0...UInt32.max))", platform: "wechat", appid: "wx1")
     }
@@ -71,7 +68,7 @@ struct PostgresEventLogTests {
     @Test func appendOnlyTriggersRejectUpdateDeleteAndTruncate() async throws {
         try await Self.withLog { log in
             let stream = try Self.stream()
-            _ = try await log.append([Self.event()], to: stream, expectedVersion: 0)
+            _ = try await log.append([EventLogConformance.event()], to: stream, expectedVersion: 0)
             try await Self.withRawConnection { connection in
                 await #expect(throws: (any Error).self) {
                     try await connection.query("UPDATE token_events SET type = 'x' WHERE project = \(stream.project)", logger: Logger(label: "raw"))
@@ -108,7 +105,7 @@ struct PostgresEventLogTests {
                     logger: logger
                 )
                 // A later append starts while the first is open.
-                let later = Task { try await log.append([Self.event()], to: other, expectedVersion: 0) }
+                let later = Task { try await log.append([EventLogConformance.event()], to: other, expectedVersion: 0) }
                 try await Task.sleep(for: .milliseconds(500))
                 let during = try await log.readAll(after: head, limit: 100)
                 #expect(during.isEmpty, "nothing after the held position is visible while it is open")
@@ -124,67 +121,13 @@ struct PostgresEventLogTests {
     @Test(.timeLimit(.minutes(2)))
     func followerUnderConcurrentAppendsFromManyConnectionsSkipsNothing() async throws {
         try await Self.withLog { log in
-            let start = try await log.readAll(after: 0, limit: 1_000_000).last?.position ?? 0
             let streams = try (0..<4).map { _ in try Self.stream() }
-            let done = Atomic<Bool>(false)
-            let follower = Task { () -> [Int64] in
-                var checkpoint = start
-                var seen: [Int64] = []
-                while true {
-                    let finished = done.load(ordering: .acquiring)
-                    let events = try await log.readAll(after: checkpoint, limit: 50)
-                    for event in events {
-                        #expect(event.position > checkpoint)
-                        checkpoint = event.position
-                        seen.append(event.position)
-                    }
-                    if finished && events.isEmpty { return seen }
-                }
-            }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for writer in 0..<8 {
-                    group.addTask {
-                        for _ in 0..<25 {
-                            let stream = streams[writer % streams.count]
-                            while true {
-                                let version = try await log.read(stream: stream, afterVersion: 0, limit: 10_000).last?.version ?? 0
-                                do {
-                                    _ = try await log.append([Self.event(node: "w\(writer)")], to: stream, expectedVersion: version)
-                                    break
-                                } catch let error as LedgerError where error.code == .versionConflict {
-                                    continue
-                                }
-                            }
-                        }
-                    }
-                }
-                try await group.waitForAll()
-            }
-            done.store(true, ordering: .releasing)
-            let seen = try await follower.value
-            let all = try await log.readAll(after: start, limit: 1_000_000).map(\.position)
-            #expect(seen == all, "the follower saw every committed position, in order")
-            let ours = try await log.readAll(after: start, limit: 1_000_000).filter { streams.contains($0.stream) }
-            #expect(ours.count == 200)
-            for stream in streams {
-                let versions = ours.filter { $0.stream == stream }.map(\.version)
-                #expect(versions == Array(1...Int64(versions.count)), "versions are 1…n with no gap")
-            }
+            try await EventLogConformance.followerUnderConcurrentAppendsSkipsNothing(log, streams: streams, writers: 8, appendsEach: 25)
         }
     }
 
     @Test func conflictingAppendsLetExactlyOneWin() async throws {
-        try await Self.withLog { log in
-            let stream = try Self.stream()
-            let outcomes = await withTaskGroup(of: Bool.self) { group in
-                for _ in 0..<10 {
-                    group.addTask { (try? await log.append([Self.event(), Self.event()], to: stream, expectedVersion: 0)) != nil }
-                }
-                return await group.reduce(into: [Bool]()) { $0.append($1) }
-            }
-            #expect(outcomes.filter { $0 }.count == 1)
-            #expect(try await log.read(stream: stream, afterVersion: 0, limit: 100).map(\.version) == [1, 2])
-        }
+        try await Self.withLog { log in try await EventLogConformance.conflictingAppendsLetExactlyOneWin(log, stream: try Self.stream()) }
     }
 
     /// NOTIFY is a wake-up: after the listener's connection is dropped, events appended during the
@@ -201,7 +144,7 @@ struct PostgresEventLogTests {
             defer { running.cancel() }
             try await projector.catchUp()
             let stream = try Self.stream()
-            let first = try await log.append([Self.event()], to: stream, expectedVersion: 0)
+            let first = try await log.append([EventLogConformance.event()], to: stream, expectedVersion: 0)
             try await Self.eventually { model.checkpoint >= first[0].position }
             _ = try await Self.withRawConnection { connection in
                 try await connection.query(
@@ -209,7 +152,7 @@ struct PostgresEventLogTests {
                     logger: Logger(label: "raw")
                 )
             }
-            let second = try await log.append([Self.event()], to: stream, expectedVersion: 1)
+            let second = try await log.append([EventLogConformance.event()], to: stream, expectedVersion: 1)
             try await Self.eventually(timeout: .seconds(10)) { model.checkpoint >= second[0].position }
             #expect(model.state(of: stream)?.version == 2)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import LedgerSQLite
+import LedgerTestSupport
 import Logging
 import Synchronization
 import Testing
@@ -20,16 +21,12 @@ struct SQLiteEventLogTests {
         }
     }
 
-    static func event(_ node: String = "test") -> NewEvent {
-        NewEvent(type: .refreshFailed, data: Data(#"{"code":"upstream_busy","reason":"miss"}"#.utf8), metadata: EventMetadata(node: node, requestID: "r"))
-    }
-
     var stream: StreamID { try! StreamID(project: "p", platform: "wechat", appid: "wx1") }
 
     @Test func appendsReadBackInOrderAndSurviveReopening() async throws {
         let stream = self.stream
         let path = try await Self.withLog { log, path in
-            let first = try await log.append([Self.event("a"), Self.event("b")], to: stream, expectedVersion: 0)
+            let first = try await log.append([EventLogConformance.event(node: "a"), EventLogConformance.event(node: "b")], to: stream, expectedVersion: 0)
             #expect(first.map(\.version) == [1, 2])
             #expect(first[1].position > first[0].position)
             let read = try await log.read(stream: stream, afterVersion: 0, limit: 10)
@@ -45,56 +42,13 @@ struct SQLiteEventLogTests {
 
     @Test func conflictingAppendsLetExactlyOneWinAndLeaveNothingPartial() async throws {
         let stream = self.stream
-        try await Self.withLog { log, _ in
-            let outcomes = await withTaskGroup(of: Bool.self) { group in
-                for _ in 0..<10 {
-                    group.addTask { (try? await log.append([Self.event(), Self.event()], to: stream, expectedVersion: 0)) != nil }
-                }
-                return await group.reduce(into: [Bool]()) { $0.append($1) }
-            }
-            #expect(outcomes.filter { $0 }.count == 1)
-            let versions = try await log.read(stream: stream, afterVersion: 0, limit: 100).map(\.version)
-            #expect(versions == [1, 2])
-            await #expect(throws: LedgerError.self) { try await log.append([Self.event()], to: stream, expectedVersion: 1) }
-        }
+        try await Self.withLog { log, _ in try await EventLogConformance.conflictingAppendsLetExactlyOneWin(log, stream: stream) }
     }
 
     @Test func followerUnderConcurrentAppendsSkipsNothing() async throws {
         try await Self.withLog { log, _ in
             let streams = try (0..<4).map { try StreamID(project: "p", platform: "wechat", appid: "wx\($0)") }
-            let done = Atomic<Bool>(false)
-            let follower = Task { () -> [Int64] in
-                var checkpoint: Int64 = 0
-                var seen: [Int64] = []
-                while true {
-                    let finished = done.load(ordering: .acquiring)
-                    let events = try await log.readAll(after: checkpoint, limit: 7)
-                    for event in events {
-                        checkpoint = event.position
-                        seen.append(event.position)
-                    }
-                    if finished && events.isEmpty { return seen }
-                }
-            }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for writer in 0..<8 {
-                    group.addTask {
-                        for _ in 0..<15 {
-                            let stream = streams[writer % streams.count]
-                            while true {
-                                let version = try await log.read(stream: stream, afterVersion: 0, limit: 1000).last?.version ?? 0
-                                if (try? await log.append([Self.event()], to: stream, expectedVersion: version)) != nil { break }
-                            }
-                        }
-                    }
-                }
-                try await group.waitForAll()
-            }
-            done.store(true, ordering: .releasing)
-            let seen = try await follower.value
-            #expect(seen.count == 120)
-            let all = try await log.readAll(after: 0, limit: 1000).map(\.position)
-            #expect(seen == all)
+            try await EventLogConformance.followerUnderConcurrentAppendsSkipsNothing(log, streams: streams, writers: 8, appendsEach: 15)
         }
     }
 
@@ -106,7 +60,7 @@ struct SQLiteEventLogTests {
             defer { listening.cancel() }
             try await Task.sleep(for: .milliseconds(50))
             let before = wakes.load(ordering: .relaxed)
-            _ = try await log.append([Self.event()], to: stream, expectedVersion: 0)
+            _ = try await log.append([EventLogConformance.event()], to: stream, expectedVersion: 0)
             let after = wakes.load(ordering: .relaxed)
             #expect(after > before)
 
@@ -131,7 +85,7 @@ struct SQLiteEventLogTests {
     @Test func theTriggersRejectChangesMadeBehindTheLogsBack() async throws {
         let stream = self.stream
         try await Self.withLog { log, path in
-            _ = try await log.append([Self.event()], to: stream, expectedVersion: 0)
+            _ = try await log.append([EventLogConformance.event()], to: stream, expectedVersion: 0)
             for statement in ["UPDATE token_events SET type = 'x'", "DELETE FROM token_events"] {
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")

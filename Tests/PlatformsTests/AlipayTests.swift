@@ -14,12 +14,7 @@ struct AlipayTests {
         timeout: Duration = .seconds(5),
         _ body: @Sendable (Alipay, SimulatorState, String) async throws -> T
     ) async throws -> T {
-        let (started, continuation) = AsyncStream.makeStream(of: RunningSimulator.self)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await PlatformSimulatorServer.run(onStarted: { continuation.yield($0) }) }
-            defer { group.cancelAll() }
-            var iterator = started.makeAsyncIterator()
-            let simulator = try #require(await iterator.next())
+        try await PlatformSimulatorServer.withRunning { simulator in
             let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
             simulator.state.registerAlipay(appid: "2021000000000001", publicKeyPEM: key.publicKey.pemRepresentation, authCode: "code-1")
             let alipay = Alipay(gatewayURL: simulator.baseURL + "/gateway.do", httpClient: .shared, timeout: timeout)

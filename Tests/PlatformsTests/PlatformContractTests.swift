@@ -47,12 +47,7 @@ struct PlatformContractTests {
         timeout: Duration = .seconds(5),
         _ body: @Sendable (any Platform, SimulatorState) async throws -> T
     ) async throws -> T {
-        let (started, continuation) = AsyncStream.makeStream(of: RunningSimulator.self)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await PlatformSimulatorServer.run(onStarted: { continuation.yield($0) }) }
-            defer { group.cancelAll() }
-            var iterator = started.makeAsyncIterator()
-            let simulator = try #require(await iterator.next())
+        try await PlatformSimulatorServer.withRunning { simulator in
             let registered = testCase.appid.split(separator: ":").first.map(String.init) ?? testCase.appid
             simulator.state.register(appid: registered, secret: "s3cr=t&x")
             let platforms = PlatformRegistry.make(

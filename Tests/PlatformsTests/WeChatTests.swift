@@ -12,12 +12,7 @@ struct WeChatTests {
         timeout: Duration = .seconds(5),
         _ body: @Sendable (WeChat, SimulatorState) async throws -> T
     ) async throws -> T {
-        let (started, continuation) = AsyncStream.makeStream(of: RunningSimulator.self)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await PlatformSimulatorServer.run(onStarted: { continuation.yield($0) }) }
-            defer { group.cancelAll() }
-            var iterator = started.makeAsyncIterator()
-            let simulator = try #require(await iterator.next())
+        try await PlatformSimulatorServer.withRunning { simulator in
             simulator.state.register(appid: "wx1", secret: "s&e+c=r t")
             return try await body(WeChat(baseURL: simulator.baseURL, httpClient: .shared, timeout: timeout), simulator.state)
         }
