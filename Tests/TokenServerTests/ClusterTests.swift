@@ -87,6 +87,36 @@ struct ClusterTests {
     }
 
     @Test(.timeLimit(.minutes(3)))
+    func concurrentCompareAndRefreshOfAClassicTokenCallsThePlatformOnce() async throws {
+        try await withSimulator { simulator in
+            let project = uniqueProject("casc")
+            simulator.state.register(appid: "wxclassic", secret: "S5")
+            let replicas = try await Self.startReplicas(3, simulator: simulator, key: TestEnvironment.secretsKey())
+            defer { replicas.forEach { $0.stop() } }
+            let path = "/token/\(project)/wechat/wxclassic"
+            let (status, _) = try await HTTP.request("PUT", replicas[1].baseURL + path + "/credentials", body: #"{"secret":"S5","options":{"mode":"classic"}}"#)
+            #expect(status == 200)
+            let old = try #require(try await HTTP.envelope("GET", replicas[0].baseURL + path).envelope.data)
+            simulator.state.setBehaviour(.slow(milliseconds: 200), for: "wxclassic")
+            let results = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                for index in 0..<50 {
+                    let url = replicas[index % 3].baseURL + path
+                    group.addTask {
+                        let (status, envelope, _) = try await HTTP.envelope("PUT", url, body: "{\"nowToken\":\"\(old)\"}")
+                        return (status, envelope.data)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(results.allSatisfy { $0.0 == 200 })
+            let tokens = Set(results.compactMap(\.1))
+            #expect(tokens.count == 1 && tokens.first != old)
+            #expect(simulator.state.calls(appid: "wxclassic") == 2, "the first fetch, then exactly one for 50 compare-and-refreshes")
+            #expect(simulator.state.requests().allSatisfy { $0.appid != "wxclassic" || $0.endpoint == "GET /cgi-bin/token" })
+        }
+    }
+
+    @Test(.timeLimit(.minutes(3)))
     func refreshOnOneReplicaIsSeenByTheOthersWithinASecond() async throws {
         try await withSimulator { simulator in
             let project = uniqueProject("seen")
