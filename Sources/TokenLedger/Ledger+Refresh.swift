@@ -15,8 +15,10 @@ extension Ledger {
         reason: RefreshReason,
         context: CallContext
     ) async throws -> ServedToken {
-        try await mapStoreErrors {
+        let waitStarted = ContinuousClock.now
+        return try await mapStoreErrors {
             try await log.withRefreshLock(on: stream) {
+                self.metrics.lockWaited(seconds: Self.seconds(ContinuousClock.now - waitStarted))
                 // Someone else may have refreshed while we waited for the lock.
                 try await self.projector.catchUp()
                 let state = self.projector.model.state(of: stream) ?? StreamState()
@@ -58,14 +60,16 @@ extension Ledger {
             issued = try await platform.fetchToken(request)
         } catch {
             let failure = error as? PlatformError ?? PlatformError(.unreachable)
+            metrics.upstreamCall(platform: stream.platform, outcome: failure.kind.rawValue, seconds: Self.seconds(ContinuousClock.now - started))
             return try await recordFailure(failure, stream: stream, state: state, reason: reason, context: context)
         }
+        let elapsed = ContinuousClock.now - started
+        metrics.upstreamCall(platform: stream.platform, outcome: "ok", seconds: Self.seconds(elapsed))
         if reason == .scheduled, let current = state.token, issued.token == current.value {
             // The platform handed back the token we hold (WeChat's stable token, Feishu with more
             // than 30 minutes left): nothing happened, so nothing is recorded.
             return ServedToken(current)
         }
-        let elapsed = ContinuousClock.now - started
         let latencyMs = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
         let payload = TokenIssued(
             token: try sealer.seal(issued.token, for: stream),
@@ -76,6 +80,7 @@ extension Ledger {
         )
         let recorded = try await appendRetrying(try NewEvent(payload, metadata: metadata(context)), to: stream, expectedVersion: state.version)
         try await projector.catchUp()
+        metrics.refreshed(reason: reason)
         logger.info(
             "token issued",
             metadata: [LogKey.stream: "\(stream)", LogKey.position: "\(recorded.position)", "ledger.reason": "\(reason.rawValue)"]
@@ -103,6 +108,7 @@ extension Ledger {
         if reason == .miss || reason == .expired || reason == .scheduled,
             let token = state.token, options.freshness.isStillValid(expiresAt: token.expiresAt, now: now())
         {
+            metrics.staleRead()
             return ServedToken(token, stale: true)
         }
         throw LedgerError(failure.code, Self.callerMessage(for: failure, stream: stream))
@@ -135,6 +141,10 @@ extension Ledger {
         } catch {
             throw LedgerError(.storeUnavailable, "the event log is unavailable")
         }
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     static func callerMessage(for failure: PlatformError, stream: StreamID) -> String {

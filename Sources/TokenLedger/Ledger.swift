@@ -35,6 +35,8 @@ public final class Ledger: Sendable {
     let sealer: Sealer
     let now: @Sendable () -> Date
     let logger: Logger
+    /// The ledger's metrics.
+    public let metrics: LedgerMetrics
     private let flights = RefreshFlights()
 
     /// Creates a ledger over a log, a projector, the platforms by name and a sealer.
@@ -54,6 +56,7 @@ public final class Ledger: Sendable {
         self.options = options
         self.logger = logger
         self.now = now
+        self.metrics = projector.metrics
     }
 
     /// The platforms this ledger serves.
@@ -70,8 +73,10 @@ public final class Ledger: Sendable {
         if let state, let token = state.token, !state.removed, secret == nil || secret == state.secret,
             options.freshness.isFresh(expiresAt: token.expiresAt, now: now())
         {
+            metrics.memoryHit()
             return ServedToken(token)
         }
+        metrics.refreshedRead()
         let context = context.withRequestID()
         if let secret {
             try await register(secret: secret, for: stream, context: context)

@@ -12,7 +12,8 @@ public final class Projector: Sendable {
     private let pollInterval: Duration
     private let logger: Logger
     private let caughtUpOnce = Atomic<Bool>(false)
-    private let lastCatchUpNanos = Atomic<Int64>(0)
+    /// The metrics of the model and of the ledger over it.
+    public let metrics = LedgerMetrics()
 
     /// Creates a projector.
     public init(log: any EventLog, model: MemoryReadModel, pageSize: Int = 1000, pollInterval: Duration = .seconds(2), logger: Logger) {
@@ -31,12 +32,15 @@ public final class Projector: Sendable {
     @discardableResult
     public func catchUp() async throws -> Int64 {
         try await lock.withLock {
+            var applied = 0
             while true {
                 let events = try await log.readAll(after: model.checkpoint, limit: pageSize)
                 model.apply(events)
+                applied += events.count
                 if events.count < pageSize { break }
             }
             caughtUpOnce.store(true, ordering: .releasing)
+            metrics.caughtUp(checkpoint: model.checkpoint, applied: applied)
             return model.checkpoint
         }
     }

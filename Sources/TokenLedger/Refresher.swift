@@ -103,6 +103,7 @@ public final class Refresher: Sendable {
                     }
                 }
             }
+            ledger.metrics.parked(queue.parked.count)
             var due: [Entry] = []
             while let top = queue.heap.min, top.due <= now {
                 let entry = queue.heap.removeMin()
@@ -130,6 +131,7 @@ public final class Refresher: Sendable {
     private func refresh(_ entry: Entry, now: Date) async {
         // The plan may have come due up to `jitter` early: ask for a token fresh past all of it.
         let horizon = now.addingTimeInterval(options.policy.lead + options.policy.jitter)
+        ledger.metrics.scheduledAttempt()
         do {
             let served = try await ledger.scheduledRefresh(entry.stream, freshUntil: horizon)
             if served.position <= entry.stamp {

@@ -1,5 +1,6 @@
 public import Hummingbird
 public import Logging
+public import Prometheus
 import TokenLedger
 
 /// Builds the HTTP application over a runtime: the routes, the envelope for every error, the
@@ -8,9 +9,16 @@ public func buildApplication(
     configuration: ServerConfiguration,
     runtime: LedgerRuntime,
     logger: Logger,
+    metrics: PrometheusCollectorRegistry? = nil,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router(context: BasicRequestContext.self)
+    if let metrics {
+        // Requests by route and status, with their latency (Hummingbird's own middleware),
+        // outside the envelope so that it sees the status each error was answered with.
+        router.add(middleware: MetricsMiddleware())
+        router.get("metrics") { _, _ in MetricsExport.response(metrics) }
+    }
     router.add(middleware: EnvelopeErrorMiddleware())
     TokenRoutes(ledger: runtime.ledger, sealer: runtime.sealer).register(on: router)
     var app = Application(

@@ -13,13 +13,14 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let configuration = try await Runtime.configuration(common)
         let logger = Runtime.logger(configuration)
+        let metrics = MetricsExport.bootstrap()
         let runtime: LedgerRuntime
         do {
             runtime = try await LedgerRuntime.make(configuration, logger: logger)
         } catch {
             throw Runtime.fail("cannot start: \(error)")
         }
-        let app = buildApplication(configuration: configuration, runtime: runtime, logger: logger) { port in
+        let app = buildApplication(configuration: configuration, runtime: runtime, logger: logger, metrics: metrics) { port in
             logger.info("listening on http://\(configuration.http.host):\(port), event log \(configuration.eventLog.url.hasPrefix("sqlite:") ? "SQLite" : "PostgreSQL")")
         }
         do {

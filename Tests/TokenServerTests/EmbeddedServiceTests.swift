@@ -259,6 +259,26 @@ struct EmbeddedServiceTests {
     }
 
     @Test(.timeLimit(.minutes(1)))
+    func metricsMoveAsRequestsAreMade() async throws {
+        try await withSimulator { simulator in
+            simulator.state.register(appid: "wxm", secret: "s")
+            let service = try await EmbeddedServer.start(simulator: simulator)
+            defer { service.server.stop() }
+            _ = try await HTTP.envelope("GET", service.url("/token/demo/wechat/wxm?secret=s"))
+            for _ in 0..<5 { _ = try await HTTP.envelope("GET", service.url("/token/demo/wechat/wxm")) }
+            _ = try await HTTP.envelope("GET", service.url("/token/demo/nosuch/wxm"))
+            let (status, text) = try await HTTP.request("GET", service.url("/metrics"))
+            #expect(status == 200)
+            #expect(text.contains(#"tokenledger_reads_total{tier="memory"} 5"#), "\(text)")
+            #expect(text.contains(#"tokenledger_upstream_calls_total{platform="wechat",outcome="ok"} 1"#) || text.contains(#"tokenledger_upstream_calls_total{outcome="ok",platform="wechat"} 1"#))
+            #expect(text.contains(#"tokenledger_refreshes_total{reason="miss"} 1"#))
+            #expect(text.contains("tokenledger_projection_heartbeat_seconds"))
+            #expect(text.contains("hb_requests{"))
+            #expect(text.contains(#"http_response_status_code="400""#), "the 400 is counted as a 400")
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
     func appsDeclaredInConfigurationNeedNoSecretOnTheWire() async throws {
         try await withSimulator { simulator in
             simulator.state.register(appid: "wxcfg1", secret: "one")

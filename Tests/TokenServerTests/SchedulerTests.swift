@@ -105,6 +105,8 @@ struct SchedulerTests {
             #expect(callsWhileParked == 2, "one rejected scheduled call, then nothing")
             try await Task.sleep(for: .seconds(3))
             #expect(simulator.state.calls(appid: "wxrej") == callsWhileParked)
+            let (_, metrics) = try await HTTP.request("GET", service.url("/metrics"))
+            #expect(metrics.contains("tokenledger_scheduler_parked_streams 1"), "parking shows in the metrics")
             // The new secret resumes it.
             let renewed = try await HTTP.envelope("GET", service.url(path + "?secret=new"))
             #expect(renewed.status == 200)

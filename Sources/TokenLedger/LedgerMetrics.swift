@@ -1,0 +1,68 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Metrics
+
+/// The ledger's metrics (swift-metrics; the server exports them for Prometheus). Created once,
+/// after the metrics system is bootstrapped, so that the hot path only increments.
+public struct LedgerMetrics: Sendable {
+    /// Reads answered from the memory read model.
+    let memoryHits = Counter(label: "tokenledger_reads_total", dimensions: [("tier", "memory")])
+    /// Reads that needed the log or the platform (through the single flight).
+    let refreshedReads = Counter(label: "tokenledger_reads_total", dimensions: [("tier", "refresh")])
+    /// Readers served a still-valid token past its freshness margin because the platform failed.
+    let staleReads = Counter(label: "tokenledger_reads_total", dimensions: [("tier", "stale")])
+    /// The memory model's checkpoint (last position applied).
+    let checkpoint = Gauge(label: "tokenledger_projection_checkpoint", dimensions: [("readmodel", "memory")])
+    /// When the memory model last caught up (seconds since 1970): a frozen projector shows here.
+    let heartbeat = Gauge(label: "tokenledger_projection_heartbeat_seconds", dimensions: [("readmodel", "memory")])
+    /// Events applied by the last catch-up (how far behind the model was).
+    let caughtUpEvents = Recorder(label: "tokenledger_projection_catchup_events", dimensions: [("readmodel", "memory")])
+    /// Time spent waiting for a stream's refresh lock.
+    let lockWait = Timer(label: "tokenledger_refresh_lock_wait_seconds")
+    /// Streams whose scheduled refreshes are parked (credentials rejected).
+    let parkedStreams = Gauge(label: "tokenledger_scheduler_parked_streams")
+    /// Streams attempted by the scheduler.
+    let scheduled = Counter(label: "tokenledger_scheduler_attempts_total")
+
+    /// Creates the metrics with the bootstrapped factory.
+    public init() {}
+
+    /// A read answered from memory (the hot path: one atomic add).
+    @inline(__always) public func memoryHit() { memoryHits.increment() }
+
+    /// A read that went through the single flight.
+    public func refreshedRead() { refreshedReads.increment() }
+
+    /// A still-valid token served past its freshness margin.
+    public func staleRead() { staleReads.increment() }
+
+    /// A catch-up of the memory model finished.
+    public func caughtUp(checkpoint position: Int64, applied: Int) {
+        checkpoint.record(position)
+        heartbeat.record(Date().timeIntervalSince1970)
+        caughtUpEvents.record(applied)
+    }
+
+    /// Time waited for a refresh lock.
+    public func lockWaited(seconds: Double) { lockWait.recordSeconds(seconds) }
+
+    /// The scheduler's parked streams and one attempt.
+    public func parked(_ count: Int) { parkedStreams.record(count) }
+
+    /// One scheduled refresh attempted.
+    public func scheduledAttempt() { scheduled.increment() }
+
+    /// A platform call's outcome: `ok` or the failure kind.
+    public func upstreamCall(platform: String, outcome: String, seconds: Double) {
+        Counter(label: "tokenledger_upstream_calls_total", dimensions: [("platform", platform), ("outcome", outcome)]).increment()
+        Timer(label: "tokenledger_upstream_duration_seconds", dimensions: [("platform", platform)]).recordSeconds(seconds)
+    }
+
+    /// A token recorded, by reason.
+    public func refreshed(reason: RefreshReason) {
+        Counter(label: "tokenledger_refreshes_total", dimensions: [("reason", reason.rawValue)]).increment()
+    }
+}
