@@ -114,6 +114,11 @@ public final class Ledger: Sendable {
         return try await ensureFresh(stream, demand: .replacing(expected), reason: .compare, context: context)
     }
 
+    /// Whether `secret` is the one registered for `stream` (a caller passing it registers nothing).
+    public func isRegistered(secret: String, for stream: StreamID) -> Bool {
+        projector.model.state(of: stream)?.secret == secret
+    }
+
     /// Renews `stream` ahead of time (the scheduler): a no-op if its token stays fresh until `freshUntil`.
     public func scheduledRefresh(_ stream: StreamID, freshUntil: Date) async throws -> ServedToken {
         try await ensureFresh(stream, demand: .freshUntil(freshUntil), reason: .scheduled, context: CallContext(actor: "scheduler"))

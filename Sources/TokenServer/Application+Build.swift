@@ -8,6 +8,7 @@ import TokenLedger
 public func buildApplication(
     configuration: ServerConfiguration,
     runtime: LedgerRuntime,
+    access: AccessControl,
     logger: Logger,
     metrics: PrometheusCollectorRegistry? = nil,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
@@ -20,7 +21,7 @@ public func buildApplication(
         router.get("metrics") { _, _ in MetricsExport.response(metrics) }
     }
     router.add(middleware: EnvelopeErrorMiddleware())
-    TokenRoutes(ledger: runtime.ledger, sealer: runtime.sealer).register(on: router)
+    TokenRoutes(ledger: runtime.ledger, sealer: runtime.sealer, access: access).register(on: router)
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "tokenledger"),

@@ -18,6 +18,8 @@ enum ErrorMapping {
         switch error {
         case let error as LedgerError:
             return Envelope.failure(status(for: error.code), message: error.message, errorCode: error.code.description)
+        case let error as AuthFailure:
+            return Envelope.failure(error.status, message: error.message, errorCode: error.code)
         case let error as HTTPError:
             let message = error.body ?? (error.status == .notFound ? "no such route" : error.status.reasonPhrase)
             return Envelope.failure(error.status, message: message, errorCode: error.status == .notFound ? "not_found" : "http_\(error.status.code)")

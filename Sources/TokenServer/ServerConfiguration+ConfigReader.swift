@@ -38,6 +38,8 @@ extension ServerConfiguration {
         secrets.previousKeys = reader.stringArray(forKey: "secrets.previous_keys", isSecret: true, default: [])
         secrets.keyFile = reader.string(forKey: "secrets.key_file", default: secrets.keyFile)
         logLevel = reader.string(forKey: "log.level", default: logLevel)
+        authMode = reader.string(forKey: "auth.mode", default: authMode)
+        authKeys = reader.stringArray(forKey: "auth.keys", isSecret: true, default: [])
         apps = try reader.stringArray(forKey: "apps", isSecret: true, default: []).map(Self.parseApp)
         for entry in reader.stringArray(forKey: "app_options", default: []) {
             let (stream, options) = try Self.parseAppOptions(entry)

@@ -81,6 +81,10 @@ public struct ServerConfiguration: Sendable {
     public var secrets = Secrets()
     /// `apps`: `project/platform/appid=secret` (or `=$VARIABLE`).
     public var apps: [DeclaredApp] = []
+    /// `auth.mode`: `keys` (API keys required) or `none` (anyone who reaches the port).
+    public var authMode = "keys"
+    /// `auth.keys`: `id:scopes:projects:sha256-hex` entries.
+    public var authKeys: [String] = []
     /// `log.level`.
     public var logLevel = "info"
 

@@ -8,6 +8,7 @@ import TokenLedger
 struct TokenRoutes: Sendable {
     let ledger: Ledger
     let sealer: Sealer
+    let access: AccessControl
 
     /// Header a caller sends with the highest position it has seen (read your writes across replicas).
     static let minPositionHeader = HTTPField.Name("X-Ledger-Min-Position")!
@@ -25,7 +26,9 @@ struct TokenRoutes: Sendable {
         router.get("token/:project/:platform/:appid") { request, context in
             let stream = try Self.stream(context)
             let secret = request.uri.queryParameters.get("secret") ?? request.headers[Self.secretHeader]
-            let served = try await ledger.token(for: stream, secret: secret, context: Self.callContext(request))
+            let scope: AccessControl.Scope = secret.map { ledger.isRegistered(secret: $0, for: stream) } == false ? .admin : .read
+            let actor = try access.authorize(request, scope, project: stream.project)
+            let served = try await ledger.token(for: stream, secret: secret, context: Self.callContext(request, actor: actor))
             return Self.tokenResponse(served)
         }
         router.put("token/:project/:platform/:appid") { request, context in
@@ -34,17 +37,21 @@ struct TokenRoutes: Sendable {
             let query = request.uri.queryParameters
             let secret = body.secret ?? query.get("secret") ?? request.headers[Self.secretHeader]
             let nowToken = body.nowToken ?? query.get("nowToken")
-            let served = try await ledger.refresh(stream, secret: secret, nowToken: nowToken, context: Self.callContext(request))
+            let scope: AccessControl.Scope = secret.map { ledger.isRegistered(secret: $0, for: stream) } == false ? .admin : .refresh
+            let actor = try access.authorize(request, scope, project: stream.project)
+            let served = try await ledger.refresh(stream, secret: secret, nowToken: nowToken, context: Self.callContext(request, actor: actor))
             return Self.tokenResponse(served)
         }
         router.put("token/:project/:platform/:appid/credentials") { request, context in
             let stream = try Self.stream(context)
+            let actor = try access.authorize(request, .admin, project: stream.project)
             let body = try await CredentialsBody(request: request)
-            let served = try await ledger.setCredentials(stream, secret: body.secret, options: body.options, context: Self.callContext(request))
+            let served = try await ledger.setCredentials(stream, secret: body.secret, options: body.options, context: Self.callContext(request, actor: actor))
             return try Envelope.value(["stream": stream.description, "version": String(served)])
         }
         router.get("token/:project/:platform/:appid/history") { request, context in
             let stream = try Self.stream(context)
+            _ = try access.authorize(request, .admin, project: stream.project)
             let query = request.uri.queryParameters
             let after = try Self.integer(query.get("after"), name: "after", default: 0, range: 0...Int64.max)
             let limit = try Self.integer(query.get("limit"), name: "limit", default: 100, range: 1...1000)
@@ -52,6 +59,8 @@ struct TokenRoutes: Sendable {
             return try Envelope.value(events.map { AuditEntry($0, sealer: sealer) })
         }
         router.get("events") { request, _ in
+            // The feed spans every project: only a key for all projects may read it.
+            _ = try access.authorize(request, .admin, project: nil)
             let query = request.uri.queryParameters
             let after = try Self.integer(query.get("after"), name: "after", default: 0, range: 0...Int64.max)
             let limit = try Self.integer(query.get("limit"), name: "limit", default: 100, range: 1...1000)
@@ -75,7 +84,7 @@ struct TokenRoutes: Sendable {
         )
     }
 
-    static func callContext(_ request: Request) throws -> CallContext {
+    static func callContext(_ request: Request, actor: String?) throws -> CallContext {
         var minPosition: Int64 = 0
         if let header = request.headers[minPositionHeader] {
             guard let value = Int64(header), value >= 0 else {
@@ -85,7 +94,7 @@ struct TokenRoutes: Sendable {
         }
         // An id is generated only when an event needs one (the ledger's slow path), not per read.
         let requestID = request.headers[requestIDHeader].map { String($0.prefix(64)) }
-        return CallContext(requestID: requestID, actor: nil, minPosition: minPosition)
+        return CallContext(requestID: requestID, actor: actor, minPosition: minPosition)
     }
 
     static func tokenResponse(_ served: ServedToken) -> Response {

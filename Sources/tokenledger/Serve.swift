@@ -14,13 +14,22 @@ struct Serve: AsyncParsableCommand {
         let configuration = try await Runtime.configuration(common)
         let logger = Runtime.logger(configuration)
         let metrics = MetricsExport.bootstrap()
+        let access: AccessControl
+        do {
+            access = try AccessControl(mode: configuration.authMode, entries: configuration.authKeys)
+        } catch {
+            throw Runtime.fail("bad configuration: \(error)")
+        }
+        if !access.enabled {
+            logger.warning("auth.mode is none: anyone who reaches this port can read every token and force refreshes")
+        }
         let runtime: LedgerRuntime
         do {
             runtime = try await LedgerRuntime.make(configuration, logger: logger)
         } catch {
             throw Runtime.fail("cannot start: \(error)")
         }
-        let app = buildApplication(configuration: configuration, runtime: runtime, logger: logger, metrics: metrics) { port in
+        let app = buildApplication(configuration: configuration, runtime: runtime, access: access, logger: logger, metrics: metrics) { port in
             logger.info("listening on http://\(configuration.http.host):\(port), event log \(configuration.eventLog.url.hasPrefix("sqlite:") ? "SQLite" : "PostgreSQL")")
         }
         do {

@@ -2,10 +2,10 @@ import Foundation
 
 /// Runs the `tokenledger` command against an embedded server's folder.
 enum Command {
-    static func run(_ arguments: [String], folder: String, environment extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    static func run(_ arguments: [String], folder: String, configured: Bool = true, environment extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try TestEnvironment.binary("TOKENLEDGER_BIN", fallback: "tokenledger"))
-        process.arguments = arguments + ["--config-dir", TestEnvironment.repositoryRoot + "/config"]
+        process.arguments = arguments + (configured ? ["--config-dir", TestEnvironment.repositoryRoot + "/config"] : [])
         var environment = ProcessInfo.processInfo.environment
         environment["TOKENLEDGER_ENV"] = "test"
         environment["EVENTLOG_URL"] = "sqlite:\(folder)/ledger.sqlite"
