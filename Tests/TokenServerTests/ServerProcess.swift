@@ -62,10 +62,12 @@ final class ServerProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
-    /// SIGTERM and wait.
-    func stop() {
+    /// SIGTERM and wait; returns the exit status.
+    @discardableResult
+    func stop() -> Int32 {
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
+        return process.terminationStatus
     }
 }
 
