@@ -13,8 +13,13 @@ public struct LedgerRuntime: Sendable {
     public let ledger: Ledger
     /// The sealer (for audit views).
     public let sealer: Sealer
-    /// Services to run for the runtime's lifetime (connection pools, the projector).
-    public let services: [any Service]
+    /// Services to run for the runtime's lifetime: connection pools first, then the workers
+    /// (projector, scheduler).
+    public var services: [any Service] { connections + workers }
+    /// The connection pools alone: what a one-off command needs to read the log.
+    public let connections: [any Service]
+    /// The projector and the scheduler: what a serving replica runs besides.
+    public let workers: [any Service]
     /// Work to do before serving: migrations, the first catch-up, apps from configuration.
     public let prepare: @Sendable () async throws -> Void
     /// Releases what the services do not own (the embedded log's file), after they stopped.
@@ -25,7 +30,8 @@ public struct LedgerRuntime: Sendable {
         let sealer = try SealerLoader.load(configuration.secrets, environment: configuration.environment, logger: logger)
         let url = configuration.eventLog.url
         let log: any EventLog
-        var services: [any Service] = []
+        var connections: [any Service] = []
+        var workers: [any Service] = []
         var migrate: @Sendable () async throws -> Void = {}
         var shutdown: @Sendable () async -> Void = {}
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
@@ -35,7 +41,7 @@ public struct LedgerRuntime: Sendable {
                 timeout: .milliseconds(configuration.eventLog.timeoutMs),
                 lockTimeout: .milliseconds(configuration.eventLog.lockTimeoutMs)
             )
-            services.append(RunService { await postgres.run() })
+            connections.append(RunService { await postgres.run() })
             migrate = {
                 do {
                     try await postgres.migrate()
@@ -71,7 +77,7 @@ public struct LedgerRuntime: Sendable {
             ),
             logger: logger
         )
-        services.append(RunService { try await projector.run() })
+        workers.append(RunService { try await projector.run() })
         let refresh = configuration.refresh
         if refresh.enabled, refresh.intervalSeconds > 0 {
             let policy = RefreshPlan.Policy(
@@ -84,7 +90,7 @@ public struct LedgerRuntime: Sendable {
                 options: Refresher.Options(interval: .milliseconds(Int(refresh.intervalSeconds * 1000)), policy: policy, concurrency: refresh.concurrency),
                 logger: logger
             )
-            services.append(RunService { try await refresher.run() })
+            workers.append(RunService { try await refresher.run() })
         }
         let apps = configuration.apps
         let migrateLog = migrate
@@ -96,7 +102,7 @@ public struct LedgerRuntime: Sendable {
                 try await ledger.register(secret: app.secret, options: app.options, for: stream, context: CallContext(actor: "config"))
             }
         }
-        return LedgerRuntime(ledger: ledger, sealer: sealer, services: services, prepare: prepare, shutdown: shutdown)
+        return LedgerRuntime(ledger: ledger, sealer: sealer, connections: connections, workers: workers, prepare: prepare, shutdown: shutdown)
     }
 }
 

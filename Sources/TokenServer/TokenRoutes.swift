@@ -19,6 +19,8 @@ struct TokenRoutes: Sendable {
     /// When the platform says the token expires (seconds since 1970).
     static let expiresHeader = HTTPField.Name("X-Token-Expires-At")!
     static let requestIDHeader = HTTPField.Name("X-Request-Id")!
+    /// The `after` to pass for the next page of the events feed.
+    static let nextHeader = HTTPField.Name("X-Ledger-Next-After")!
     static let secretHeader = HTTPField.Name("X-App-Secret")!
     static let maxBody = 64 * 1024
 
@@ -59,13 +61,20 @@ struct TokenRoutes: Sendable {
             return try Envelope.value(events.map { AuditEntry($0, sealer: sealer) })
         }
         router.get("events") { request, _ in
-            // The feed spans every project: only a key for all projects may read it.
-            _ = try access.authorize(request, .admin, project: nil)
             let query = request.uri.queryParameters
+            var filter = EventFilter(project: query.get("project"), platform: query.get("platform"))
+            if let type = query.get("type") {
+                guard let eventType = EventType(rawValue: type) else {
+                    throw LedgerError(.invalidInput, "type is one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                filter.type = eventType
+            }
+            // Without a project filter the feed spans every project: only a key for all projects may read it.
+            _ = try access.authorize(request, .admin, project: filter.project)
             let after = try Self.integer(query.get("after"), name: "after", default: 0, range: 0...Int64.max)
             let limit = try Self.integer(query.get("limit"), name: "limit", default: 100, range: 1...1000)
-            let events = try await ledger.log.readAll(after: after, limit: Int(limit))
-            return try Envelope.value(events.map { AuditEntry($0, sealer: sealer) })
+            let page = try await ledger.events(after: after, limit: Int(limit), filter: filter)
+            return try Envelope.value(page.events.map { AuditEntry($0, sealer: sealer) }, headers: [Self.nextHeader: String(page.next)])
         }
         router.get("healthz") { _, _ in Envelope.string("ok") }
         router.get("readyz") { _, _ in

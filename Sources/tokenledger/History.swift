@@ -27,31 +27,10 @@ struct History: AsyncParsableCommand {
         var logger = Runtime.logger(configuration)
         logger.logLevel = .error
         let runtime = try await LedgerRuntime.make(configuration, logger: logger)
-        try await Runtime.withServices(runtime.services) {
+        try await Runtime.withServices(runtime.connections) {
             let events = try await runtime.ledger.history(of: stream, afterVersion: after, limit: limit)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            for event in events {
-                let entry = AuditEntry(event, sealer: runtime.sealer)
-                if json {
-                    print(String(decoding: try encoder.encode(entry), as: UTF8.self))
-                } else {
-                    print(Self.line(entry))
-                }
-            }
-            if events.isEmpty, !json { print("no events for \(stream)") }
+            AuditOutput.print(events.map { AuditEntry($0, sealer: runtime.sealer) }, json: json, empty: "no events for \(stream)")
         }
         await runtime.shutdown()
-    }
-
-    static func line(_ entry: AuditEntry) -> String {
-        var parts = ["#\(entry.position)", "v\(entry.version)", entry.recordedAt, entry.type, "node=\(entry.node)"]
-        if let reason = entry.reason { parts.append("reason=\(reason)") }
-        if let token = entry.token { parts.append("token=\(token)") }
-        if let expires = entry.expiresAt { parts.append("expires=\(expires)") }
-        if let error = entry.error { parts.append("error=\(error)") }
-        if let code = entry.platformCode { parts.append("platform_code=\(code)") }
-        if let request = entry.requestID { parts.append("request=\(request)") }
-        return parts.joined(separator: " ")
     }
 }

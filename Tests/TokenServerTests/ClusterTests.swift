@@ -121,7 +121,8 @@ struct ClusterTests {
         try await withSimulator { simulator in
             let project = uniqueProject("seen")
             simulator.state.register(appid: "wxseen", secret: "S3")
-            let replicas = try await Self.startReplicas(3, simulator: simulator, key: TestEnvironment.secretsKey())
+            let key = TestEnvironment.secretsKey()
+            let replicas = try await Self.startReplicas(3, simulator: simulator, key: key)
             defer { replicas.forEach { $0.stop() } }
             let path = "/token/\(project)/wechat/wxseen"
             let first = try await HTTP.envelope("GET", replicas[0].baseURL + path + "?secret=S3")
@@ -147,6 +148,13 @@ struct ClusterTests {
                 try await Task.sleep(for: .milliseconds(20))
             }
             #expect(seen, "replica 2 serves the new token within a second")
+            // The command reads the same history from PostgreSQL.
+            let history = try Command.run(
+                ["history", project, "wechat", "wxseen"], folder: NSTemporaryDirectory(),
+                environment: ["EVENTLOG_URL": try TestEnvironment.required("TOKENLEDGER_TEST_POSTGRES_URL"), "SECRETS_KEY": key]
+            )
+            #expect(history.status == 0, "\(history.output)")
+            #expect(history.output.contains("reason=forced"))
             #expect(simulator.state.calls(appid: "wxseen") == 3)
         }
     }

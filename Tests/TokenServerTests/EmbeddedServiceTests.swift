@@ -64,6 +64,16 @@ struct EmbeddedServiceTests {
             let json = try Command.run(["history", "demo", "wechat", "wxapp", "--json"], folder: service.folder)
             let objects = json.output.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
             #expect(objects.count == 4, "credentials.set and three tokens")
+            // The global feed, filtered, from the API and from the command.
+            let (feedStatus, feed) = try await HTTP.request("GET", service.url("/events?project=demo&type=token.issued&limit=2"))
+            #expect(feedStatus == 200)
+            #expect(feed.components(separatedBy: "\"type\":\"token.issued\"").count - 1 == 2)
+            #expect(!feed.contains("credentials.set"))
+            let (badType, _) = try await HTTP.request("GET", service.url("/events?type=nothing"))
+            #expect(badType == 400)
+            let events = try Command.run(["events", "--type", "token.issued", "--project", "demo", "--json"], folder: service.folder)
+            #expect(events.status == 0)
+            #expect(events.output.split(separator: "\n").count == 3)
             for secretOrToken in ["right", token, second, third] {
                 #expect(!lines.output.contains(secretOrToken) && !json.output.contains(secretOrToken))
             }

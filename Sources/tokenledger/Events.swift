@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TokenLedger
+import TokenServer
+
+/// `tokenledger events`: the global log, filtered, tokens masked.
+struct Events: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the log's events, tokens masked.")
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Events after this position.") var after: Int64 = 0
+    @Option(help: "At most this many events.") var limit: Int = 1000
+    @Option(help: "Only this project.") var project: String?
+    @Option(help: "Only this platform.") var platform: String?
+    @Option(help: "Only this event type (e.g. token.refresh_failed).") var type: String?
+    @Flag(help: "One JSON object per line.") var json = false
+
+    func run() async throws {
+        var filter = EventFilter(project: project, platform: platform)
+        if let type {
+            guard let eventType = EventType(rawValue: type) else { throw ValidationError("unknown event type \(type)") }
+            filter.type = eventType
+        }
+        let configuration = try await Runtime.configuration(common)
+        var logger = Runtime.logger(configuration)
+        logger.logLevel = .error
+        let runtime = try await LedgerRuntime.make(configuration, logger: logger)
+        let chosen = filter
+        try await Runtime.withServices(runtime.connections) {
+            let page = try await runtime.ledger.events(after: after, limit: limit, filter: chosen)
+            AuditOutput.print(page.events.map { AuditEntry($0, sealer: runtime.sealer) }, json: json, empty: "no events")
+        }
+        await runtime.shutdown()
+    }
+}
+
+/// How the audit commands print: one line per event, or JSON lines for scripts.
+enum AuditOutput {
+    static func print(_ entries: [AuditEntry], json: Bool, empty: String) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        for entry in entries {
+            if json {
+                Swift.print(String(decoding: (try? encoder.encode(entry)) ?? Data(), as: UTF8.self))
+            } else {
+                Swift.print(line(entry))
+            }
+        }
+        if entries.isEmpty, !json { Swift.print(empty) }
+    }
+
+    static func line(_ entry: AuditEntry) -> String {
+        var parts = ["#\(entry.position)", entry.stream, "v\(entry.version)", entry.recordedAt, entry.type, "node=\(entry.node)"]
+        if let actor = entry.actor { parts.append("actor=\(actor)") }
+        if let reason = entry.reason { parts.append("reason=\(reason)") }
+        if let token = entry.token { parts.append("token=\(token)") }
+        if let expires = entry.expiresAt { parts.append("expires=\(expires)") }
+        if let error = entry.error { parts.append("error=\(error)") }
+        if let code = entry.platformCode { parts.append("platform_code=\(code)") }
+        if let request = entry.requestID { parts.append("request=\(request)") }
+        return parts.joined(separator: " ")
+    }
+}
