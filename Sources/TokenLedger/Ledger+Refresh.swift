@@ -22,6 +22,9 @@ extension Ledger {
                 // Someone else may have refreshed while we waited for the lock.
                 try await self.projector.catchUp()
                 let state = self.projector.model.state(of: stream) ?? StreamState()
+                if state.unreadable {
+                    throw LedgerError(.corruptEvent, "events of \(stream) do not open with the configured keys: is the old key in secrets.previous_keys?")
+                }
                 if state.removed {
                     throw LedgerError(.appRemoved, "app \(stream) was removed; register a secret to use it again")
                 }
@@ -83,7 +86,10 @@ extension Ledger {
         metrics.refreshed(reason: reason)
         logger.info(
             "token issued",
-            metadata: [LogKey.stream: "\(stream)", LogKey.position: "\(recorded.position)", "ledger.reason": "\(reason.rawValue)"]
+            metadata: [
+                LogKey.stream: "\(stream)", LogKey.position: "\(recorded.position)", LogKey.reason: "\(reason.rawValue)",
+                LogKey.requestID: "\(context.requestID ?? "-")",
+            ]
         )
         return ServedToken(token: issued.token, expiresAt: payload.expiresAt, position: recorded.position)
     }
@@ -97,7 +103,13 @@ extension Ledger {
         reason: RefreshReason,
         context: CallContext
     ) async throws -> ServedToken {
-        logger.warning("refresh failed", metadata: [LogKey.stream: "\(stream)", LogKey.error: "\(failure)", "ledger.reason": "\(reason.rawValue)"])
+        logger.warning(
+            "refresh failed",
+            metadata: [
+                LogKey.stream: "\(stream)", LogKey.error: "\(failure)", LogKey.reason: "\(reason.rawValue)",
+                LogKey.requestID: "\(context.requestID ?? "-")",
+            ]
+        )
         let payload = RefreshFailed(code: failure.code.description, platformCode: failure.platformCode, platformMessage: failure.platformMessage, reason: reason)
         do {
             _ = try await appendRetrying(try NewEvent(payload, metadata: metadata(context)), to: stream, expectedVersion: state.version)

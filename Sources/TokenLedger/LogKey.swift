@@ -8,6 +8,8 @@ public enum LogKey {
     public static let requestID = "ledger.request_id"
     /// An error's description (never a secret).
     public static let error = "ledger.error"
+    /// Why a refresh happened.
+    public static let reason = "ledger.reason"
     /// A platform name.
     public static let platform = "ledger.platform"
 }

@@ -10,12 +10,13 @@ struct EmbeddedServiceTests {
     @Test(.timeLimit(.minutes(2)))
     func getAndPutBehaveLikeTheOriginalService() async throws {
         try await withSimulator { simulator in
-            simulator.state.register(appid: "wxapp", secret: "right")
-            let service = try await EmbeddedServer.start(simulator: simulator)
+            simulator.state.register(appid: "wxapp", secret: "right-secret-value")
+            // Everything logged, to check that no secret or token reaches the logs.
+            let service = try await EmbeddedServer.start(simulator: simulator, extra: ["LOG_LEVEL": "trace"])
             defer { service.server.stop() }
             let path = "/token/demo/wechat/wxapp"
 
-            let first = try await HTTP.envelope("GET", service.url(path + "?secret=right"))
+            let first = try await HTTP.envelope("GET", service.url(path + "?secret=right-secret-value"))
             #expect(first.status == 200)
             #expect(first.envelope.code == 200)
             #expect(first.envelope.error == "")
@@ -25,7 +26,7 @@ struct EmbeddedServiceTests {
 
             // Later reads need no secret and do not call the platform.
             #expect(try await HTTP.envelope("GET", service.url(path)).envelope.data == token)
-            #expect(try await HTTP.envelope("GET", service.url(path), headers: ["X-App-Secret": "right"]).envelope.data == token)
+            #expect(try await HTTP.envelope("GET", service.url(path), headers: ["X-App-Secret": "right-secret-value"]).envelope.data == token)
             #expect(simulator.state.calls(appid: "wxapp") == 1)
 
             // A nowToken that is no longer current returns the current token untouched.
@@ -52,7 +53,7 @@ struct EmbeddedServiceTests {
             #expect(history.contains("\"reason\":\"miss\""))
             #expect(history.contains("\"reason\":\"compare\""))
             #expect(history.contains("\"reason\":\"forced\""))
-            for secretOrToken in ["right", token, second, third] {
+            for secretOrToken in ["right-secret-value", token, second, third] {
                 #expect(!history.contains(secretOrToken), "history never shows a secret or a whole token")
             }
 
@@ -74,8 +75,14 @@ struct EmbeddedServiceTests {
             let events = try Command.run(["events", "--type", "token.issued", "--project", "demo", "--json"], folder: service.folder)
             #expect(events.status == 0)
             #expect(events.output.split(separator: "\n").count == 3)
-            for secretOrToken in ["right", token, second, third] {
+            for secretOrToken in ["right-secret-value", token, second, third] {
                 #expect(!lines.output.contains(secretOrToken) && !json.output.contains(secretOrToken))
+                #expect(!feed.contains(secretOrToken), "the events feed masks them too")
+            }
+            let log = service.server.log()
+            #expect(log.contains("token issued") && log.contains("ledger.request_id"), "the log was written, with request ids")
+            for secretOrToken in ["right-secret-value", token, second, third] {
+                #expect(!log.contains(secretOrToken), "no secret or whole token in the logs")
             }
         }
     }
@@ -287,6 +294,35 @@ struct EmbeddedServiceTests {
             #expect(text.contains("tokenledger_projection_heartbeat_seconds"))
             #expect(text.contains("hb_requests{"))
             #expect(text.contains(#"http_response_status_code="400""#), "the 400 is counted as a 400")
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aRotatedSecretsKeySealsNewEventsWhileOldOnesStillOpen() async throws {
+        try await withSimulator { simulator in
+            simulator.state.register(appid: "wxrot", secret: "s")
+            let old = TestEnvironment.secretsKey()
+            let first = try await EmbeddedServer.start(simulator: simulator, extra: ["SECRETS_KEY": old, "SECRETS_KEY_ID": "k1"])
+            let token = try #require(try await HTTP.envelope("GET", first.url("/token/demo/wechat/wxrot?secret=s")).envelope.data)
+            first.server.stop()
+            let second = try await EmbeddedServer.start(simulator: simulator, folder: first.folder, extra: [
+                "SECRETS_KEY": TestEnvironment.secretsKey(), "SECRETS_KEY_ID": "k2", "SECRETS_PREVIOUS_KEYS": "k1:\(old)",
+            ])
+            #expect(try await HTTP.envelope("GET", second.url("/token/demo/wechat/wxrot")).envelope.data == token, "old events still open")
+            let renewed = try await HTTP.envelope("PUT", second.url("/token/demo/wechat/wxrot"))
+            #expect(renewed.status == 200)
+            second.server.stop()
+            let log = ["", "-wal"].map { (try? String(contentsOfFile: first.folder + "/ledger.sqlite" + $0, encoding: .isoLatin1)) ?? "" }.joined()
+            #expect(log.contains("v1.k1.") && log.contains("v1.k2."), "new events are sealed with the new key")
+            // Without the old key the old events do not open: the service says so rather than serving garbage.
+            let third = try await EmbeddedServer.start(simulator: simulator, folder: first.folder, extra: [
+                "SECRETS_KEY": TestEnvironment.secretsKey(), "SECRETS_KEY_ID": "k3",
+            ])
+            defer { third.server.stop() }
+            let answer = try await HTTP.envelope("GET", third.url("/token/demo/wechat/wxrot"))
+            #expect(answer.status == 500)
+            #expect(answer.envelope.errorCode == "corrupt_event")
+            #expect(answer.envelope.error.contains("secrets.previous_keys"))
         }
     }
 
