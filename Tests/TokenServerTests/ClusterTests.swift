@@ -27,6 +27,20 @@ struct ClusterTests {
         return replicas
     }
 
+    /// `count` concurrent requests spread round-robin over `urls`: (status, data) of each.
+    static func fanOut(_ count: Int, _ method: String, _ urls: [String], body: String? = nil) async throws -> [(Int, String?)] {
+        try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+            for index in 0..<count {
+                let url = urls[index % urls.count]
+                group.addTask {
+                    let (status, envelope, _) = try await HTTP.envelope(method, url, body: body)
+                    return (status, envelope.data)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+    }
+
     @Test(.timeLimit(.minutes(3)))
     func coldReadsAcrossReplicasCallThePlatformOnce() async throws {
         try await withSimulator { simulator in
@@ -35,16 +49,7 @@ struct ClusterTests {
             simulator.state.setBehaviour(.slow(milliseconds: 300), for: "wxcold")
             let replicas = try await Self.startReplicas(3, simulator: simulator, key: TestEnvironment.secretsKey())
             defer { replicas.forEach { $0.stop() } }
-            let urls = replicas.map { "\($0.baseURL)/token/\(project)/wechat/wxcold?secret=S1" }
-            let results = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
-                for index in 0..<300 {
-                    group.addTask {
-                        let (status, envelope, _) = try await HTTP.envelope("GET", urls[index % urls.count])
-                        return (status, envelope.data)
-                    }
-                }
-                return try await group.reduce(into: []) { $0.append($1) }
-            }
+            let results = try await Self.fanOut(300, "GET", replicas.map { "\($0.baseURL)/token/\(project)/wechat/wxcold?secret=S1" })
             #expect(results.count == 300)
             #expect(results.allSatisfy { $0.0 == 200 })
             let tokens = Set(results.compactMap(\.1))
@@ -66,16 +71,7 @@ struct ClusterTests {
             let old = try #require(first.envelope.data)
             #expect(simulator.state.calls(appid: "wxcas") == 1)
             simulator.state.setBehaviour(.slow(milliseconds: 200), for: "wxcas")
-            let results = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
-                for index in 0..<50 {
-                    let url = replicas[index % 3].baseURL + path
-                    group.addTask {
-                        let (status, envelope, _) = try await HTTP.envelope("PUT", url, body: "{\"nowToken\":\"\(old)\"}")
-                        return (status, envelope.data)
-                    }
-                }
-                return try await group.reduce(into: []) { $0.append($1) }
-            }
+            let results = try await Self.fanOut(50, "PUT", replicas.map { $0.baseURL + path }, body: "{\"nowToken\":\"\(old)\"}")
             #expect(results.allSatisfy { $0.0 == 200 })
             let tokens = Set(results.compactMap(\.1))
             #expect(tokens.count == 1, "every caller gets the one new token")
@@ -98,16 +94,7 @@ struct ClusterTests {
             #expect(status == 200)
             let old = try #require(try await HTTP.envelope("GET", replicas[0].baseURL + path).envelope.data)
             simulator.state.setBehaviour(.slow(milliseconds: 200), for: "wxclassic")
-            let results = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
-                for index in 0..<50 {
-                    let url = replicas[index % 3].baseURL + path
-                    group.addTask {
-                        let (status, envelope, _) = try await HTTP.envelope("PUT", url, body: "{\"nowToken\":\"\(old)\"}")
-                        return (status, envelope.data)
-                    }
-                }
-                return try await group.reduce(into: []) { $0.append($1) }
-            }
+            let results = try await Self.fanOut(50, "PUT", replicas.map { $0.baseURL + path }, body: "{\"nowToken\":\"\(old)\"}")
             #expect(results.allSatisfy { $0.0 == 200 })
             let tokens = Set(results.compactMap(\.1))
             #expect(tokens.count == 1 && tokens.first != old)
