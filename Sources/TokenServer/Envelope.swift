@@ -45,6 +45,12 @@ enum Envelope {
     /// JSON string escaping (RFC 8259 §7).
     static func appendQuoted(_ value: String, to json: inout String) {
         json.append("\"")
+        // Tokens are plain ASCII: append them whole when nothing needs escaping (the hot path).
+        if value.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            json.append(value)
+            json.append("\"")
+            return
+        }
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\"": json.append("\\\"")
