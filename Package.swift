@@ -57,6 +57,33 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
+        .systemLibrary(name: "CMongoC", pkgConfig: "libmongoc-1.0", providers: [.apt(["libmongoc-dev"])]),
+        .target(
+            name: "ReadModelSupport",
+            dependencies: [
+                "TokenLedger",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .target(
+            name: "ReadModelRedis",
+            dependencies: ["TokenLedger", "ReadModelSupport", "CHiredis"],
+            swiftSettings: upcoming
+        ),
+        .target(
+            name: "ReadModelMySQL",
+            dependencies: ["TokenLedger", "ReadModelSupport", "CMariaDB"],
+            resources: [.embedInCode("Migrations/001_current_tokens.sql")],
+            swiftSettings: upcoming
+        ),
+        .target(
+            name: "ReadModelMongo",
+            dependencies: ["TokenLedger", "ReadModelSupport", "CMongoC"],
+            swiftSettings: upcoming
+        ),
         .target(
             name: "LedgerSQLite",
             dependencies: [
@@ -96,6 +123,10 @@ let package = Package(
                 "LedgerPostgres",
                 "LedgerSQLite",
                 "Platforms",
+                "ReadModelSupport",
+                "ReadModelRedis",
+                "ReadModelMySQL",
+                "ReadModelMongo",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -177,9 +208,24 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(
+            name: "ReadModelTests",
+            dependencies: [
+                "TokenLedger",
+                "LedgerTestSupport",
+                "LedgerPostgres",
+                "ReadModelSupport",
+                "ReadModelRedis",
+                "ReadModelMySQL",
+                "ReadModelMongo",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
             name: "TokenServerTests",
             dependencies: [
                 "PlatformSimulator",
+                "LedgerTestSupport",
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -59,10 +59,76 @@ stop_postgres() {
     fi
 }
 
+start_redis() {
+    need_packages redis-server
+    if [ -f "$DIR/redis/redis.pid" ] && redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then return 0; fi
+    mkdir -p "$DIR/redis"
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --daemonize yes \
+        --dir "$DIR/redis" --pidfile "$DIR/redis/redis.pid" --logfile "$DIR/redis/redis.log"
+    wait_for Redis redis-cli -p "$REDIS_PORT" ping
+}
+
+stop_redis() {
+    [ -f "$DIR/redis/redis.pid" ] && redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+}
+
+mysql_admin() { mariadb-admin --no-defaults -uroot -h127.0.0.1 -P"$MYSQL_PORT" --protocol=tcp "$@"; }
+
+start_mariadb() {
+    need_packages mariadb-server mariadb-client
+    if [ -f "$DIR/mysql/mysqld.pid" ] && mysql_admin ping >/dev/null 2>&1; then return 0; fi
+    mkdir -p "$DIR/mysql"
+    if [ ! -d "$DIR/mysql/data/mysql" ]; then
+        mariadb-install-db --no-defaults --user=root --datadir="$DIR/mysql/data" \
+            --auth-root-authentication-method=normal --skip-test-db >/dev/null
+    fi
+    # Flushes off: throw-away test data.
+    nohup mariadbd --no-defaults --user=root --datadir="$DIR/mysql/data" --bind-address=127.0.0.1 --port="$MYSQL_PORT" \
+        --socket="$DIR/mysql/mysqld.sock" --pid-file="$DIR/mysql/mysqld.pid" --log-error="$DIR/mysql/error.log" \
+        --skip-log-bin --innodb-buffer-pool-size=64M --innodb-flush-log-at-trx-commit=0 >/dev/null 2>&1 &
+    wait_for MariaDB mysql_admin ping
+    mariadb --no-defaults -uroot -h127.0.0.1 -P"$MYSQL_PORT" --protocol=tcp -e 'CREATE DATABASE IF NOT EXISTS tokenledger'
+}
+
+stop_mariadb() {
+    [ -f "$DIR/mysql/mysqld.pid" ] && mysql_admin shutdown >/dev/null 2>&1 || true
+}
+
+MONGO_VENV=${TOKENLEDGER_MONGO_VENV:-/tmp/tokenledger-secantus}
+
+start_mongo() {
+    need_packages python3-venv
+    if [ ! -x "$MONGO_VENV/bin/secantusd-py" ]; then
+        echo "installing SecantusDB into $MONGO_VENV"
+        python3 -m venv "$MONGO_VENV"
+        "$MONGO_VENV/bin/pip" install -q 'SecantusDB==0.7.0b3'
+    fi
+    if [ -f "$DIR/mongo/pid" ] && kill -0 "$(cat "$DIR/mongo/pid")" 2>/dev/null; then return 0; fi
+    mkdir -p "$DIR/mongo/data"
+    nohup "$MONGO_VENV/bin/secantusd-py" --host 127.0.0.1 --port "$MONGO_PORT" --storage-path "$DIR/mongo/data" \
+        --log-level WARNING >"$DIR/mongo/server.log" 2>&1 &
+    echo $! > "$DIR/mongo/pid"
+    wait_for "the MongoDB-protocol server" bash -c "exec 3<>/dev/tcp/127.0.0.1/$MONGO_PORT"
+    sleep 1
+}
+
+stop_mongo() {
+    if [ -f "$DIR/mongo/pid" ]; then
+        local pid; pid=$(cat "$DIR/mongo/pid")
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+}
+
 write_env() {
     mkdir -p "$DIR"
     {
         [ -d "$DIR/pg/data" ] && echo "export TOKENLEDGER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+        [ -d "$DIR/redis" ] && echo "export TOKENLEDGER_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
+        [ -d "$DIR/mysql" ] && echo "export TOKENLEDGER_TEST_MYSQL_URL=mysql://root@127.0.0.1:$MYSQL_PORT/tokenledger"
+        [ -d "$DIR/mongo" ] && echo "export TOKENLEDGER_TEST_MONGO_URL=mongodb://127.0.0.1:$MONGO_PORT/tokenledger?directConnection=true"
+        echo "export TOKENLEDGER_SERVICES_DIR=$DIR"
         true
     } > "$DIR/services.env"
 }
@@ -77,13 +143,19 @@ case "$command" in
         for service in "${wanted[@]}"; do
             case "$service" in
                 postgres) start_postgres ;;
-                *) echo "unknown service '$service' (postgres)" >&2; exit 2 ;;
+                redis) start_redis ;;
+                mariadb) start_mariadb ;;
+                mongo) start_mongo ;;
+                *) echo "unknown service '$service' (postgres redis mariadb mongo)" >&2; exit 2 ;;
             esac
         done
         write_env
         cat "$DIR/services.env"
         ;;
     stop)
+        stop_mongo
+        stop_mariadb
+        stop_redis
         stop_postgres
         rm -rf "$DIR"
         ;;
@@ -91,7 +163,7 @@ case "$command" in
         cat "$DIR/services.env" 2>/dev/null || true
         ;;
     *)
-        echo "usage: $0 start [postgres] | stop | env" >&2
+        echo "usage: $0 start [postgres] [redis] [mariadb] [mongo] | stop | env" >&2
         exit 2
         ;;
 esac

@@ -18,6 +18,7 @@ public final class PostgresEventLog: EventLog {
     static let refreshLockClass: Int32 = 21580
     static let appendLockClass: Int32 = 21581
     static let migrationLockClass: Int32 = 21582
+    static let leaderLockClass: Int32 = 21583
 
     let url: PostgresURL
     let client: PostgresClient
@@ -171,6 +172,56 @@ public final class PostgresEventLog: EventLog {
                 for try await _ in notifications { wake() }
             }
             try? await connection.close()
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+}
+
+extension PostgresEventLog: LeaderElection {
+    /// Leadership is a session advisory lock on a connection of its own, checked every second:
+    /// if this process dies its connection closes and the lock is free; if the connection is
+    /// lost, `body` is cancelled before another process can have taken over for long.
+    public func lead<T: Sendable>(_ role: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T? {
+        let connection = try await guarded("leadership connect") {
+            try await PostgresConnection.connect(configuration: self.url.connectionConfiguration, id: 2, logger: self.logger)
+        }
+        let held: Bool
+        do {
+            held = try await guarded("leadership") {
+                let rows = try await connection.query(
+                    "SELECT pg_try_advisory_lock(\(Self.leaderLockClass), hashtext(\(role)))",
+                    logger: self.logger
+                )
+                for try await locked in rows.decode(Bool.self) { return locked }
+                return false
+            }
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        guard held else {
+            try? await connection.close()
+            return nil
+        }
+        do {
+            let value = try await withThrowingTaskGroup(of: T.self) { group in
+                group.addTask { try await body() }
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: .seconds(1))
+                        _ = try await self.withinTimeout("leadership check") {
+                            try await connection.query("SELECT 1", logger: self.logger)
+                        }
+                    }
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next() else { throw CancellationError() }
+                return first
+            }
+            try? await connection.close()
+            return value
         } catch {
             try? await connection.close()
             throw error

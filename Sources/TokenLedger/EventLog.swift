@@ -24,3 +24,22 @@ public protocol EventLog: Sendable {
     /// until the task is cancelled. A wake-up is a hint, not a delivery: the caller catches up.
     func listen(_ wake: @escaping @Sendable () -> Void) async throws
 }
+
+/// Leadership of a shared task (writing one shared read model) among the processes of a log.
+public protocol LeaderElection: Sendable {
+    /// Runs `body` while this process leads `role`, or returns nil at once if another process
+    /// does. Leadership ends when `body` returns, or when this process can no longer prove it
+    /// holds it (then `body` is cancelled and this throws). A process that dies while leading
+    /// loses leadership within seconds.
+    func lead<T: Sendable>(_ role: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T?
+}
+
+/// Every role is led by the one process there is (the embedded log, tests).
+public struct SoleLeader: LeaderElection {
+    /// Creates the election of a single process.
+    public init() {}
+
+    public func lead<T: Sendable>(_ role: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T? {
+        try await body()
+    }
+}

@@ -32,6 +32,9 @@ public final class Ledger: Sendable {
     /// The options.
     public let options: Options
     let platforms: [String: any Platform]
+    /// The shared read models, fastest first, asked when memory cannot answer yet.
+    let tiers: [any ReadModel]
+    let tierMetrics: TierMetrics
     let sealer: Sealer
     let now: @Sendable () -> Date
     let logger: Logger
@@ -44,6 +47,7 @@ public final class Ledger: Sendable {
         log: any EventLog,
         projector: Projector,
         platforms: [String: any Platform],
+        tiers: [any ReadModel] = [],
         sealer: Sealer,
         options: Options,
         logger: Logger,
@@ -52,12 +56,17 @@ public final class Ledger: Sendable {
         self.log = log
         self.projector = projector
         self.platforms = platforms
+        self.tiers = tiers
+        self.tierMetrics = TierMetrics(tiers: tiers.map(\.name))
         self.sealer = sealer
         self.options = options
         self.logger = logger
         self.now = now
         self.metrics = projector.metrics
     }
+
+    /// Whether shared read models back the memory model (they answer while it catches up).
+    public var hasSharedReadModels: Bool { !tiers.isEmpty }
 
     /// The platforms this ledger serves.
     public var platformNames: [String] { platforms.keys.sorted() }
@@ -76,6 +85,12 @@ public final class Ledger: Sendable {
             metrics.memoryHit()
             return ServedToken(token)
         }
+        // Memory still catching up (a restart) or behind the caller: a shared model may be ahead.
+        if !tiers.isEmpty, !projector.isReady || projector.model.checkpoint < context.minPosition,
+            let served = await fromTiers(stream, minPosition: max(context.minPosition, projector.model.checkpoint))
+        {
+            return served
+        }
         metrics.refreshedRead()
         let context = context.withRequestID()
         if let secret {
@@ -83,6 +98,24 @@ public final class Ledger: Sendable {
         }
         let reason: RefreshReason = projector.model.state(of: stream)?.token == nil ? .miss : .expired
         return try await ensureFresh(stream, demand: .fresh, reason: reason, context: context)
+    }
+
+    /// A fresh token from the first shared read model that has applied the log up to `minPosition`
+    /// and holds one; a model that fails is skipped (the next tier answers).
+    func fromTiers(_ stream: StreamID, minPosition: Int64) async -> ServedToken? {
+        for tier in tiers {
+            do {
+                let (row, checkpoint) = try await tier.row(of: stream)
+                guard checkpoint >= minPosition, let row, let token = row.token, let expiresAt = row.expiresAt,
+                    options.freshness.isFresh(expiresAt: expiresAt, now: now())
+                else { continue }
+                tierMetrics.hit(tier.name)
+                return ServedToken(token: token, expiresAt: expiresAt, position: row.position)
+            } catch {
+                logger.debug("read model unavailable, trying the next tier", metadata: ["readmodel": "\(tier.name)", LogKey.error: "\(error)"])
+            }
+        }
+        return nil
     }
 
     /// Refreshes the token of `stream` (`PUT /token/...`). With `nowToken`, only if that is still

@@ -66,3 +66,42 @@ public struct LedgerMetrics: Sendable {
         Counter(label: "tokenledger_refreshes_total", dimensions: [("reason", reason.rawValue)]).increment()
     }
 }
+
+/// The metrics of one shared read model's projection.
+public struct StoreProjectionMetrics: Sendable {
+    let checkpoint: Gauge
+    let heartbeat: Gauge
+    let caughtUpEvents: Recorder
+    let leading: Gauge
+    let failures: Counter
+
+    /// Creates the metrics of `readModel`.
+    public init(readModel: String) {
+        checkpoint = Gauge(label: "tokenledger_projection_checkpoint", dimensions: [("readmodel", readModel)])
+        heartbeat = Gauge(label: "tokenledger_projection_heartbeat_seconds", dimensions: [("readmodel", readModel)])
+        caughtUpEvents = Recorder(label: "tokenledger_projection_catchup_events", dimensions: [("readmodel", readModel)])
+        leading = Gauge(label: "tokenledger_projection_leader", dimensions: [("readmodel", readModel)])
+        failures = Counter(label: "tokenledger_projection_failures_total", dimensions: [("readmodel", readModel)])
+    }
+
+    func caughtUp(checkpoint position: Int64, applied: Int) {
+        checkpoint.record(position)
+        heartbeat.record(Date().timeIntervalSince1970)
+        caughtUpEvents.record(applied)
+    }
+
+    func leader(_ isLeader: Bool) { leading.record(isLeader ? 1 : 0) }
+
+    func failed() { failures.increment() }
+}
+
+/// Reads answered by a shared read model, by tier (`redis`, `mysql`, `mongo`).
+struct TierMetrics: Sendable {
+    let hits: [String: Counter]
+
+    init(tiers: [String]) {
+        hits = Dictionary(uniqueKeysWithValues: tiers.map { ($0, Counter(label: "tokenledger_reads_total", dimensions: [("tier", $0)])) })
+    }
+
+    func hit(_ tier: String) { hits[tier]?.increment() }
+}

@@ -47,3 +47,98 @@ public final class WakeUps: Sendable {
         for wake in listeners.withLock({ Array($0.all.values) }) { wake() }
     }
 }
+
+/// A broadcast "something may have changed" within one process: the memory projector signals
+/// it when it applied events, the store projectors wait on it (instead of one LISTEN each).
+public final class WakeSignal: Sendable {
+    private let subscribers = Mutex<[ObjectIdentifier: WakeSubscription]>([:])
+
+    /// No subscriber.
+    public init() {}
+
+    /// A subscription that sees every signal sent from now until it is released.
+    public func subscribe() -> WakeSubscription {
+        let subscription = WakeSubscription(signal: self)
+        subscribers.withLock { $0[ObjectIdentifier(subscription)] = subscription }
+        return subscription
+    }
+
+    /// Wakes every subscriber (a subscriber not waiting sees it on its next wait).
+    public func signal() {
+        for subscriber in subscribers.withLock({ Array($0.values) }) { subscriber.signal() }
+    }
+
+    fileprivate func remove(_ subscription: WakeSubscription) {
+        _ = subscribers.withLock { $0.removeValue(forKey: ObjectIdentifier(subscription)) }
+    }
+}
+
+/// One subscriber's view of a `WakeSignal`.
+public final class WakeSubscription: Sendable {
+    private struct State {
+        var pending = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+    private let source: WakeSignal
+
+    fileprivate init(signal: WakeSignal) {
+        self.source = signal
+    }
+
+    /// Stops receiving signals.
+    public func cancel() {
+        source.remove(self)
+        resumeWaiter()
+    }
+
+    fileprivate func signal() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.pending = true
+            return nil
+        }
+        waiter?.resume()
+    }
+
+    /// Returns at the next signal (or at once if one came since the last wait), after `timeout`,
+    /// or when the task is cancelled.
+    public func next(timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.wait() }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func wait() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.pending || Task.isCancelled {
+                        state.pending = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            resumeWaiter()
+        }
+    }
+
+    private func resumeWaiter() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+}

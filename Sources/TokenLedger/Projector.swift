@@ -14,6 +14,8 @@ public final class Projector: Sendable {
     private let caughtUpOnce = Atomic<Bool>(false)
     /// The metrics of the model and of the ledger over it.
     public let metrics = LedgerMetrics()
+    /// Signalled whenever a catch-up applied events: the store projectors follow it.
+    public let advanced = WakeSignal()
 
     /// Creates a projector.
     public init(log: any EventLog, model: MemoryReadModel, pageSize: Int = 1000, pollInterval: Duration = .seconds(2), logger: Logger) {
@@ -41,6 +43,7 @@ public final class Projector: Sendable {
             }
             caughtUpOnce.store(true, ordering: .releasing)
             metrics.caughtUp(checkpoint: model.checkpoint, applied: applied)
+            if applied > 0 { advanced.signal() }
             return model.checkpoint
         }
     }

@@ -4,6 +4,10 @@ import LedgerPostgres
 import LedgerSQLite
 public import Logging
 import Platforms
+import ReadModelMongo
+import ReadModelMySQL
+import ReadModelRedis
+import ReadModelSupport
 public import ServiceLifecycle
 public import TokenLedger
 
@@ -24,6 +28,10 @@ public struct LedgerRuntime: Sendable {
     public let prepare: @Sendable () async throws -> Void
     /// Releases what the services do not own (the embedded log's file), after they stopped.
     public let shutdown: @Sendable () async -> Void
+    /// The projectors of the shared read models (Redis, MySQL, MongoDB) configured.
+    public let storeProjectors: [StoreProjector]
+    /// Checks that every shared read model answers and has its tables/indexes.
+    public let prepareReadModels: @Sendable () async throws -> Void
 
     /// Opens the configured log and builds the ledger over it.
     public static func make(_ configuration: ServerConfiguration, logger: Logger) async throws -> LedgerRuntime {
@@ -34,6 +42,7 @@ public struct LedgerRuntime: Sendable {
         var workers: [any Service] = []
         var migrate: @Sendable () async throws -> Void = {}
         var shutdown: @Sendable () async -> Void = {}
+        var election: any LeaderElection = SoleLeader()
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
             let postgres = try PostgresEventLog(
                 url: url,
@@ -50,6 +59,7 @@ public struct LedgerRuntime: Sendable {
                 }
             }
             log = postgres
+            election = postgres
         } else if url.hasPrefix("sqlite:") {
             let sqlite = try await SQLiteEventLog.open(path: String(url.dropFirst("sqlite:".count)), logger: logger)
             shutdown = { try? await sqlite.close() }
@@ -65,10 +75,13 @@ public struct LedgerRuntime: Sendable {
             timeout: .milliseconds(configuration.platformTimeoutMs)
         )
         let node = configuration.nodeName ?? "\(ProcessInfo.processInfo.hostName):\(configuration.http.port)"
+        let stores = try ReadModels.open(configuration.readModels, node: node)
+        let tiers = stores.map(\.model)
         let ledger = Ledger(
             log: log,
             projector: projector,
             platforms: platforms,
+            tiers: tiers,
             sealer: sealer,
             options: Ledger.Options(
                 freshness: Freshness(earlySeconds: configuration.refresh.earlySeconds),
@@ -78,6 +91,25 @@ public struct LedgerRuntime: Sendable {
             logger: logger
         )
         workers.append(RunService { try await projector.run() })
+        let storeProjectors = tiers.map { model in
+            StoreProjector(
+                model: model,
+                log: log,
+                election: election,
+                sealer: sealer,
+                wakes: projector.advanced,
+                pollInterval: .milliseconds(configuration.eventLog.pollIntervalMs),
+                logger: logger
+            )
+        }
+        for storeProjector in storeProjectors {
+            workers.append(RunService { try await storeProjector.run() })
+        }
+        let previousShutdown = shutdown
+        shutdown = {
+            for store in stores { await store.shutdown() }
+            await previousShutdown()
+        }
         let refresh = configuration.refresh
         if refresh.enabled, refresh.intervalSeconds > 0 {
             let policy = RefreshPlan.Policy(
@@ -94,15 +126,77 @@ public struct LedgerRuntime: Sendable {
         }
         let apps = configuration.apps
         let migrateLog = migrate
-        let prepare: @Sendable () async throws -> Void = {
-            try await migrateLog()
+        let prepareReadModels: @Sendable () async throws -> Void = {
+            for store in stores { try await store.prepare() }
+        }
+        let registerApps: @Sendable () async throws -> Void = {
             try await projector.catchUp()
             for app in apps {
                 let stream = try StreamID(parsing: app.stream)
                 try await ledger.register(secret: app.secret, options: app.options, for: stream, context: CallContext(actor: "config"))
             }
         }
-        return LedgerRuntime(ledger: ledger, sealer: sealer, connections: connections, workers: workers, prepare: prepare, shutdown: shutdown)
+        if !tiers.isEmpty {
+            // With shared read models, a restarted replica serves from them while its memory
+            // model catches up, instead of waiting for it before listening.
+            workers.append(RunService {
+                try await registerApps()
+                while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+            })
+        }
+        let prepare: @Sendable () async throws -> Void = {
+            try await migrateLog()
+            try await prepareReadModels()
+            if tiers.isEmpty { try await registerApps() }
+        }
+        return LedgerRuntime(
+            ledger: ledger,
+            sealer: sealer,
+            connections: connections,
+            workers: workers,
+            prepare: prepare,
+            shutdown: shutdown,
+            storeProjectors: storeProjectors,
+            prepareReadModels: prepareReadModels
+        )
+    }
+}
+
+/// The shared read models a configuration names, opened (connections are made on first use).
+struct ReadModels {
+    let model: any ReadModel
+    let url: String
+    let check: @Sendable () async throws -> Void
+    let shutdown: @Sendable () async -> Void
+
+    static func open(_ settings: ServerConfiguration.ReadModelSettings, node: String) throws -> [ReadModels] {
+        let timeout = Duration.milliseconds(settings.timeoutMs)
+        return try settings.selected().map { name, url in
+            do {
+                switch name {
+                case "redis":
+                    let redis = try RedisReadModel(url: url, node: node, timeout: timeout)
+                    return ReadModels(model: redis, url: url, check: { _ = try await redis.checkpoint() }, shutdown: { await redis.shutdown() })
+                case "mysql":
+                    let mysql = try MySQLReadModel(url: url, node: node, timeout: timeout)
+                    return ReadModels(model: mysql, url: url, check: { try await mysql.migrate() }, shutdown: { await mysql.shutdown() })
+                default:
+                    let mongo = try MongoReadModel(url: url, node: node, timeout: timeout)
+                    return ReadModels(model: mongo, url: url, check: { try await mongo.migrate() }, shutdown: { await mongo.shutdown() })
+                }
+            } catch let error as StoreURLError {
+                throw ConfigurationFailure(message: "\(name).url \(error)")
+            }
+        }
+    }
+
+    /// Makes sure the store answers (and has its tables), or says plainly which one does not.
+    func prepare() async throws {
+        do {
+            try await check()
+        } catch {
+            throw ConfigurationFailure(message: "the \(model.name) read model at \(StoreURL.redacted(url)) cannot be used: \(error)")
+        }
     }
 }
 

@@ -18,6 +18,11 @@ extension ServerConfiguration {
         eventLog.timeoutMs = reader.int(forKey: "eventlog.timeout_ms", default: eventLog.timeoutMs)
         eventLog.lockTimeoutMs = reader.int(forKey: "eventlog.lock_timeout_ms", default: eventLog.lockTimeoutMs)
         eventLog.pollIntervalMs = reader.int(forKey: "eventlog.poll_interval_ms", default: eventLog.pollIntervalMs)
+        readModels.redisURL = reader.string(forKey: "redis.url").flatMap { $0.isEmpty ? nil : $0 }
+        readModels.mysqlURL = reader.string(forKey: "mysql.url").flatMap { $0.isEmpty ? nil : $0 }
+        readModels.mongoURL = reader.string(forKey: "mongo.url").flatMap { $0.isEmpty ? nil : $0 }
+        readModels.selection = reader.string(forKey: "readmodels", default: readModels.selection)
+        readModels.timeoutMs = reader.int(forKey: "readmodels_timeout_ms", default: readModels.timeoutMs)
         refresh.earlySeconds = reader.double(forKey: "refresh.early_seconds", default: refresh.earlySeconds)
         refresh.intervalSeconds = reader.double(forKey: "refresh.interval_seconds", default: refresh.intervalSeconds)
         refresh.enabled = reader.bool(forKey: "refresh.enabled", default: refresh.enabled)
@@ -99,6 +104,10 @@ extension ServerConfiguration {
         guard eventLog.timeoutMs > 0, eventLog.lockTimeoutMs > 0, eventLog.pollIntervalMs > 0, platformTimeoutMs > 0 else {
             throw LedgerError(.invalidInput, "timeouts and intervals must be positive")
         }
+        guard readModels.timeoutMs > 0 else {
+            throw LedgerError(.invalidInput, "readmodels_timeout_ms must be positive")
+        }
+        _ = try readModels.selected()
         if environment == "production", secrets.key == nil {
             throw LedgerError(.invalidInput, "secrets.key (SECRETS_KEY) is required in production")
         }

@@ -1,3 +1,6 @@
+import Foundation
+import TokenLedger
+
 /// Everything the service reads from configuration, with the defaults of `config/default.yaml`.
 public struct ServerConfiguration: Sendable {
     /// `http.*`: where to listen.
@@ -87,6 +90,46 @@ public struct ServerConfiguration: Sendable {
     public var authKeys: [String] = []
     /// `log.level`.
     public var logLevel = "info"
+    /// The shared read models.
+    public var readModels = ReadModelSettings()
+
+    /// `redis.url`, `mysql.url`, `mongo.url` and `readmodels`.
+    public struct ReadModelSettings: Sendable {
+        /// `redis.url`: `redis://[:password@]host[:port][/db]`.
+        public var redisURL: String?
+        /// `mysql.url`: `mysql://user[:password]@host[:port]/database`.
+        public var mysqlURL: String?
+        /// `mongo.url`: a MongoDB connection string naming the database.
+        public var mongoURL: String?
+        /// `readmodels`: `auto`, `all`, or a comma-separated list of `memory,redis,mysql,mongo`.
+        public var selection = "auto"
+        /// `readmodels_timeout_ms`: bound on every call to a shared read model.
+        public var timeoutMs = 2000
+
+        /// The shared models to run, fastest first (memory is always kept: every replica serves from it).
+        public func selected() throws -> [(name: String, url: String)] {
+            let configured: [(String, String?)] = [("redis", redisURL), ("mysql", mysqlURL), ("mongo", mongoURL)]
+            let names: [String]
+            switch selection.trimmingCharacters(in: .whitespaces) {
+            case "auto", "":
+                return configured.compactMap { name, url in url.map { (name, $0) } }
+            case "all":
+                names = configured.map(\.0)
+            default:
+                names = selection.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            }
+            for name in names where !["memory", "redis", "mysql", "mongo"].contains(name) {
+                throw LedgerError(.invalidInput, "readmodels: unknown read model '\(name)'; known: memory, redis, mysql, mongo")
+            }
+            return try configured.compactMap { name, url in
+                guard names.contains(name) else { return nil }
+                guard let url, !url.isEmpty else {
+                    throw LedgerError(.invalidInput, "readmodels names \(name) but \(name).url is not set")
+                }
+                return (name, url)
+            }
+        }
+    }
 
     /// The defaults.
     public init() {}

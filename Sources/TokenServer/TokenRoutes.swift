@@ -78,7 +78,8 @@ struct TokenRoutes: Sendable {
         }
         router.get("healthz") { _, _ in Envelope.string("ok") }
         router.get("readyz") { _, _ in
-            guard ledger.projector.isReady else {
+            // With shared read models a replica serves from them while its memory catches up.
+            guard ledger.projector.isReady || ledger.hasSharedReadModels else {
                 return Envelope.failure(.serviceUnavailable, message: "the memory read model is still catching up", errorCode: "not_ready")
             }
             return try Envelope.value(["checkpoint": ledger.projector.model.checkpoint])

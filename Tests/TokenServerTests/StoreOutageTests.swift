@@ -1,4 +1,5 @@
 import Foundation
+import LedgerTestSupport
 import NIOHTTP1
 import PlatformSimulator
 import Testing

@@ -3,13 +3,15 @@ import Synchronization
 
 /// A loopback TCP proxy that a test can cut and restore, to take a real server away from a
 /// process while it runs (the server itself stays up for the other tests).
-final class TCPProxy: Sendable {
-    let port: Int
+public final class TCPProxy: Sendable {
+    /// The port to connect to instead of the target.
+    public let port: Int
     private let target: Int
     private let listener: Int32
     private let state = Mutex<(cut: Bool, sockets: [Int32])>((false, []))
 
-    init(to target: Int) throws {
+    /// Listens on a free loopback port and forwards to `target` on loopback.
+    public init(to target: Int) throws {
         self.target = target
         listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var one: Int32 = 1
@@ -22,14 +24,14 @@ final class TCPProxy: Sendable {
                 bind(fd, $0, length) == 0 && listen(fd, 128) == 0 && getsockname(fd, $0, &length) == 0
             }
         }
-        guard ok else { throw TestFailure("proxy cannot listen") }
+        guard ok else { throw ProxyFailure() }
         port = Int(UInt16(bigEndian: address.sin_port))
         let thread = Thread { [self] in acceptLoop() }
         thread.start()
     }
 
     /// Drops every connection and refuses new ones until `restore()`.
-    func cut() {
+    public func cut() {
         let sockets = state.withLock { state -> [Int32] in
             state.cut = true
             defer { state.sockets = [] }
@@ -39,7 +41,7 @@ final class TCPProxy: Sendable {
     }
 
     /// Accepts connections again.
-    func restore() {
+    public func restore() {
         state.withLock { $0.cut = false }
     }
 
@@ -92,3 +94,6 @@ final class TCPProxy: Sendable {
         return address
     }
 }
+
+/// The proxy could not listen.
+public struct ProxyFailure: Error {}

@@ -1,0 +1,162 @@
+import Foundation
+import ReadModelSupport
+public import TokenLedger
+
+/// The MySQL/MariaDB read model: the table `current_tokens` (see `schema/mysql`), one row per
+/// stream, upserted only by a newer position, with the checkpoint in `tokenledger_checkpoint`
+/// changed in the same transaction.
+public final class MySQLReadModel: ReadModel {
+    public let name = "mysql"
+    private let pool: BlockingPool<MySQLConnection>
+    private let node: String
+
+    /// Connects lazily to `url` (`mysql://user[:password]@host[:port]/database`).
+    public init(url: String, node: String, timeout: Duration = .seconds(2), poolSize: Int = 4) throws {
+        let parsed = try StoreURL(url, scheme: "mysql")
+        guard let database = parsed.path, !database.contains("/") else {
+            throw StoreURLError(text: url, reason: "the path must name the database, e.g. mysql://user@host:3306/tokenledger")
+        }
+        self.node = node
+        pool = BlockingPool(size: poolSize) {
+            try MySQLConnection(
+                host: parsed.host,
+                port: parsed.port ?? 3306,
+                user: parsed.user ?? "root",
+                password: parsed.password,
+                database: database,
+                timeout: timeout
+            )
+        }
+    }
+
+    /// Creates the tables if they are missing (idempotent; every replica may run it at start).
+    public func migrate() async throws {
+        let statements = String(decoding: PackageResources._01_current_tokens_sql, as: UTF8.self)
+            .components(separatedBy: ";")
+            .map { $0.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("--") }.joined(separator: "\n") }
+            .filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+        try await call("create its tables") { connection in
+            for statement in statements { try connection.execute(statement) }
+        }
+    }
+
+    public func checkpoint() async throws -> Int64 {
+        try await call("read the checkpoint") { connection in
+            let rows = try connection.rows("SELECT position FROM tokenledger_checkpoint WHERE name = 'current_tokens'")
+            guard let first = rows.first, let text = first[0] else { return 0 }
+            return Int64(text) ?? 0
+        }
+    }
+
+    public func apply(_ rows: [ReadModelRow], checkpoint: Int64) async throws {
+        let node = self.node
+        try await call("apply") { connection in
+            try connection.transaction {
+                if !rows.isEmpty {
+                    let values = rows.map { row -> String in
+                        let token = row.token.map(connection.literal) ?? "NULL"
+                        let expiresAt = row.expiresAt.map { "FROM_UNIXTIME(\(Self.milliseconds($0)) / 1000)" } ?? "NULL"
+                        return "(\(connection.literal(row.stream.project)), \(connection.literal(row.stream.platform)), "
+                            + "\(connection.literal(row.stream.appid)), \(token), \(expiresAt), \(row.position))"
+                    }
+                    // Assignments run left to right, each seeing the ones before: position last.
+                    try connection.execute(
+                        """
+                        INSERT INTO current_tokens (project, platform, appid, token, expires_at, position)
+                        VALUES \(values.joined(separator: ",\n"))
+                        ON DUPLICATE KEY UPDATE
+                            token = IF(VALUES(position) > position, VALUES(token), token),
+                            expires_at = IF(VALUES(position) > position, VALUES(expires_at), expires_at),
+                            position = GREATEST(position, VALUES(position))
+                        """
+                    )
+                }
+                try connection.execute(
+                    """
+                    INSERT INTO tokenledger_checkpoint (name, position, node) VALUES ('current_tokens', \(checkpoint), \(connection.literal(node)))
+                    ON DUPLICATE KEY UPDATE
+                        node = IF(VALUES(position) > position, VALUES(node), node),
+                        position = GREATEST(position, VALUES(position))
+                    """
+                )
+            }
+        }
+    }
+
+    public func row(of stream: StreamID) async throws -> (row: ReadModelRow?, checkpoint: Int64) {
+        try await call("read a token") { connection in
+            let rows = try connection.rows(
+                """
+                SELECT project, platform, appid, token, ROUND(UNIX_TIMESTAMP(expires_at) * 1000), position,
+                    (SELECT position FROM tokenledger_checkpoint WHERE name = 'current_tokens')
+                FROM (SELECT 1) AS one
+                LEFT JOIN current_tokens ON project = \(connection.literal(stream.project))
+                    AND platform = \(connection.literal(stream.platform)) AND appid = \(connection.literal(stream.appid))
+                """
+            )
+            guard let first = rows.first else { return (nil, 0) }
+            return (try? Self.row(first), first[6].flatMap { Int64($0) } ?? 0)
+        }
+    }
+
+    public func snapshot() async throws -> ReadModelSnapshot {
+        let checkpoint = try await self.checkpoint()
+        return try await call("read everything") { connection in
+            var snapshot = ReadModelSnapshot(checkpoint: checkpoint, rows: [])
+            let rows = try connection.rows(
+                "SELECT project, platform, appid, token, ROUND(UNIX_TIMESTAMP(expires_at) * 1000), position FROM current_tokens"
+            )
+            for columns in rows {
+                do {
+                    if let row = try Self.row(columns) { snapshot.rows.append(row) }
+                } catch {
+                    let key = columns[0..<3].map { $0 ?? "NULL" }.joined(separator: "/")
+                    snapshot.foreign.append((key, "\(error)"))
+                }
+            }
+            return snapshot
+        }
+    }
+
+    public func reset() async throws {
+        try await call("reset") { connection in
+            try connection.transaction {
+                try connection.execute("DELETE FROM current_tokens")
+                try connection.execute("DELETE FROM tokenledger_checkpoint WHERE name = 'current_tokens'")
+            }
+        }
+    }
+
+    /// Stops the pool's threads.
+    public func shutdown() async {
+        await pool.shutdown()
+    }
+
+    private struct NotOurs: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// A row from `project, platform, appid, token, expires_at ms, position`; nil if there is none.
+    private static func row(_ columns: [String?]) throws -> ReadModelRow? {
+        guard let project = columns[0], let platform = columns[1], let appid = columns[2] else { return nil }
+        guard let stream = try? StreamID(project: project, platform: platform, appid: appid) else {
+            throw NotOurs(description: "not a valid stream id")
+        }
+        guard let position = columns[5].flatMap({ Int64($0) }) else { throw NotOurs(description: "no position") }
+        guard let token = columns[3] else { return ReadModelRow(stream: stream, token: nil, expiresAt: nil, position: position) }
+        guard let milliseconds = columns[4].flatMap({ Double($0) }) else { throw NotOurs(description: "a token without expires_at") }
+        return ReadModelRow(stream: stream, token: token, expiresAt: Date(timeIntervalSince1970: milliseconds / 1000), position: position)
+    }
+
+    private static func milliseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded())
+    }
+
+    private func call<T: Sendable>(_ what: String, _ body: @escaping @Sendable (MySQLConnection) throws -> T) async throws -> T {
+        do {
+            return try await pool.withConnection(body)
+        } catch let error as MySQLFailure {
+            throw LedgerError(.storeUnavailable, "the MySQL read model could not \(what): \(error.description)")
+        }
+    }
+}

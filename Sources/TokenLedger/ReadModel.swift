@@ -1,0 +1,98 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// One stream's row in a shared read model (Redis, MySQL, MongoDB): its current token, or a
+/// tombstone once the token was revoked or the app removed.
+public struct ReadModelRow: Sendable, Equatable {
+    /// The stream.
+    public var stream: StreamID
+    /// The token in the clear (nil: a tombstone).
+    public var token: String?
+    /// When the token expires (nil for a tombstone).
+    public var expiresAt: Date?
+    /// The log position of the event this row reflects: a row is only ever replaced by a newer one.
+    public var position: Int64
+
+    /// Creates a row.
+    public init(stream: StreamID, token: String?, expiresAt: Date?, position: Int64) {
+        self.stream = stream
+        self.token = token
+        self.expiresAt = expiresAt
+        self.position = position
+    }
+}
+
+/// Everything a shared read model holds, for `verify`.
+public struct ReadModelSnapshot: Sendable {
+    /// The last position applied.
+    public var checkpoint: Int64
+    /// The rows it holds.
+    public var rows: [ReadModelRow]
+    /// Entries in its namespace that are not rows it could have written (key, and why).
+    public var foreign: [(key: String, reason: String)]
+
+    /// Creates a snapshot.
+    public init(checkpoint: Int64, rows: [ReadModelRow], foreign: [(key: String, reason: String)] = []) {
+        self.checkpoint = checkpoint
+        self.rows = rows
+        self.foreign = foreign
+    }
+}
+
+/// A read model kept in a shared store, written only by its projector.
+///
+/// `apply` must be idempotent: a row replaces the stored one only if its position is newer,
+/// and the checkpoint only ever grows (except through `reset`). Implementations throw
+/// `LedgerError(.storeUnavailable)` when the store cannot be reached.
+public protocol ReadModel: Sendable {
+    /// `redis`, `mysql` or `mongo`.
+    var name: String { get }
+    /// The last position applied.
+    func checkpoint() async throws -> Int64
+    /// Writes `rows` (at most one per stream) and raises the checkpoint to `checkpoint`, in one
+    /// write where the store allows.
+    func apply(_ rows: [ReadModelRow], checkpoint: Int64) async throws
+    /// The row of `stream` and the store's checkpoint, read together.
+    func row(of stream: StreamID) async throws -> (row: ReadModelRow?, checkpoint: Int64)
+    /// Everything held (for `verify`).
+    func snapshot() async throws -> ReadModelSnapshot
+    /// Removes every row and the checkpoint (the start of a replay from zero).
+    func reset() async throws
+}
+
+extension ReadModelRow {
+    /// The rows a page of events leaves behind: the last token-affecting event of each stream.
+    /// Events that do not change the served token (credentials, failures) change no row; a
+    /// token that cannot be opened (unknown key) is skipped and reported through `unreadable`.
+    public static func rows(
+        for events: [RecordedEvent],
+        sealer: Sealer,
+        unreadable: (RecordedEvent) -> Void = { _ in }
+    ) -> [ReadModelRow] {
+        var latest: [StreamID: ReadModelRow] = [:]
+        var order: [StreamID] = []
+        for event in events {
+            let row: ReadModelRow
+            switch event.type {
+            case .tokenIssued:
+                do {
+                    let payload = try event.decode(TokenIssued.self)
+                    let token = try sealer.open(payload.token, for: event.stream)
+                    row = ReadModelRow(stream: event.stream, token: token, expiresAt: payload.expiresAt, position: event.position)
+                } catch {
+                    unreadable(event)
+                    continue
+                }
+            case .tokenRevoked, .credentialsRemoved:
+                row = ReadModelRow(stream: event.stream, token: nil, expiresAt: nil, position: event.position)
+            case .credentialsSet, .refreshFailed:
+                continue
+            }
+            if latest.updateValue(row, forKey: event.stream) == nil { order.append(event.stream) }
+        }
+        return order.compactMap { latest[$0] }
+    }
+}

@@ -1,0 +1,172 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+public import Logging
+import Synchronization
+
+/// Follows the log into one shared read model, from the checkpoint stored in the model itself.
+///
+/// Only the leader of the model's role (one process among the replicas, elected through the log)
+/// writes; the others wait to take over. A store that fails is retried with back-off, and once
+/// back it catches up from its checkpoint, so no event is lost or applied out of order.
+public final class StoreProjector: Sendable {
+    /// The model this projector writes.
+    public let model: any ReadModel
+    private let log: any EventLog
+    private let election: any LeaderElection
+    private let sealer: Sealer
+    private let wakes: WakeSignal
+    private let pageSize: Int
+    private let pollInterval: Duration
+    private let logger: Logger
+    private let lock = AsyncLock()
+    private let leading = Atomic<Bool>(false)
+    /// Metrics of this model (checkpoint, heartbeat, leadership, failures).
+    public let metrics: StoreProjectionMetrics
+
+    /// Creates a projector of `model`; `wakes` is signalled when the log may have grown.
+    public init(
+        model: any ReadModel,
+        log: any EventLog,
+        election: any LeaderElection,
+        sealer: Sealer,
+        wakes: WakeSignal,
+        pageSize: Int = 1000,
+        pollInterval: Duration = .seconds(2),
+        logger: Logger
+    ) {
+        self.model = model
+        self.log = log
+        self.election = election
+        self.sealer = sealer
+        self.wakes = wakes
+        self.pageSize = pageSize
+        self.pollInterval = pollInterval
+        self.logger = logger
+        self.metrics = StoreProjectionMetrics(readModel: model.name)
+    }
+
+    /// Whether this process currently writes the model.
+    public var isLeader: Bool { leading.load(ordering: .acquiring) }
+
+    /// The leadership role of the model, shared by every replica of the log.
+    public var role: String { "readmodel:\(model.name)" }
+
+    /// Applies everything committed after the model's stored checkpoint; returns the new checkpoint.
+    @discardableResult
+    public func catchUp() async throws -> Int64 {
+        try await lock.withLock {
+            var checkpoint = try await model.checkpoint()
+            var applied = 0
+            while true {
+                let events = try await log.readAll(after: checkpoint, limit: pageSize)
+                guard let last = events.last else { break }
+                let rows = ReadModelRow.rows(for: events, sealer: sealer) { event in
+                    self.logger.warning(
+                        "token event cannot be opened, not projected",
+                        metadata: ["readmodel": "\(self.model.name)", LogKey.stream: "\(event.stream)", "position": "\(event.position)"]
+                    )
+                }
+                try await model.apply(rows, checkpoint: last.position)
+                checkpoint = last.position
+                applied += events.count
+                if events.count < pageSize { break }
+            }
+            metrics.caughtUp(checkpoint: checkpoint, applied: applied)
+            return checkpoint
+        }
+    }
+
+    /// Rebuilds the model from the log: from zero (clearing it first) when `from` is nil, else
+    /// applies every event after `from` over what it holds. Safe while a leader keeps writing:
+    /// both write under the same position guards. Returns the checkpoint reached.
+    @discardableResult
+    public func replay(from: Int64?) async throws -> Int64 {
+        try await lock.withLock {
+            if from == nil { try await model.reset() }
+            var position = from ?? 0
+            while true {
+                let events = try await log.readAll(after: position, limit: pageSize)
+                guard let last = events.last else { break }
+                try await model.apply(ReadModelRow.rows(for: events, sealer: sealer), checkpoint: last.position)
+                position = last.position
+                if events.count < pageSize { break }
+            }
+            return position
+        }
+    }
+
+    /// Leads the model when no other process does, following the log while leading; retries
+    /// leadership every `pollInterval` otherwise. Runs until cancelled.
+    public func run() async throws {
+        while !Task.isCancelled {
+            do {
+                _ = try await election.lead(role) {
+                    self.leading.store(true, ordering: .releasing)
+                    self.metrics.leader(true)
+                    self.logger.info("leading read model", metadata: ["readmodel": "\(self.model.name)"])
+                    defer {
+                        self.leading.store(false, ordering: .releasing)
+                        self.metrics.leader(false)
+                    }
+                    try await self.follow()
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("read model leadership lost", metadata: ["readmodel": "\(model.name)", LogKey.error: "\(error)"])
+            }
+            try? await Task.sleep(for: pollInterval)
+        }
+    }
+
+    /// Catches up on every wake-up and every `pollInterval`, backing off while the store fails.
+    private func follow() async throws {
+        let wakeUps = wakes.subscribe()
+        defer { wakeUps.cancel() }
+        var backoff = Duration.milliseconds(200)
+        while !Task.isCancelled {
+            do {
+                try await catchUp()
+                backoff = .milliseconds(200)
+                await wakeUps.next(timeout: pollInterval)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                metrics.failed()
+                logger.warning(
+                    "read model write failed, retrying",
+                    metadata: ["readmodel": "\(model.name)", LogKey.error: "\(error)", "retry_in": "\(backoff)"]
+                )
+                try await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
+        }
+        throw CancellationError()
+    }
+
+    /// Compares the model with the log: folds the log, waits up to `wait` for the model to reach
+    /// its head, then judges every row (see `ReadModelVerifier`).
+    public func verify(wait: Duration, now: Date = Date()) async throws -> [ReadModelDifference] {
+        var states: [StreamID: StreamState] = [:]
+        var through: Int64 = 0
+        while true {
+            let events = try await log.readAll(after: through, limit: pageSize)
+            for event in events { states[event.stream, default: StreamState()].apply(event, sealer: sealer) }
+            guard let last = events.last else { break }
+            through = last.position
+            if events.count < pageSize { break }
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: wait)
+        while try await model.checkpoint() < through, clock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let snapshot = try await model.snapshot()
+        var head = through
+        while let last = try await log.readAll(after: head, limit: pageSize).last { head = last.position }
+        return ReadModelVerifier.differences(readModel: model.name, snapshot: snapshot, expected: states, through: through, logHead: head, now: now)
+    }
+}
