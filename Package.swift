@@ -217,6 +217,8 @@ let package = Package(
                 "ReadModelRedis",
                 "ReadModelMySQL",
                 "ReadModelMongo",
+                "Platforms",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming

@@ -65,6 +65,9 @@ public final class Ledger: Sendable {
         self.metrics = projector.metrics
     }
 
+    /// Reads this process answered from the shared read model `tier` (`redis`, `mysql`, `mongo`).
+    public func reads(fromTier tier: String) -> Int { tierMetrics.count(tier) }
+
     /// Whether shared read models back the memory model (they answer while it catches up).
     public var hasSharedReadModels: Bool { !tiers.isEmpty }
 

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Metrics
+import Synchronization
 
 /// The ledger's metrics (swift-metrics; the server exports them for Prometheus). Created once,
 /// after the metrics system is bootstrapped, so that the hot path only increments.
@@ -95,13 +96,29 @@ public struct StoreProjectionMetrics: Sendable {
     func failed() { failures.increment() }
 }
 
-/// Reads answered by a shared read model, by tier (`redis`, `mysql`, `mongo`).
+/// Reads answered by a shared read model, by tier (`redis`, `mysql`, `mongo`): exported, and
+/// counted here too so that the process itself can tell.
 struct TierMetrics: Sendable {
-    let hits: [String: Counter]
+    final class Tier: Sendable {
+        let exported: Counter
+        let counted = Atomic<Int>(0)
 
-    init(tiers: [String]) {
-        hits = Dictionary(uniqueKeysWithValues: tiers.map { ($0, Counter(label: "tokenledger_reads_total", dimensions: [("tier", $0)])) })
+        init(_ name: String) {
+            exported = Counter(label: "tokenledger_reads_total", dimensions: [("tier", name)])
+        }
     }
 
-    func hit(_ tier: String) { hits[tier]?.increment() }
+    let tiers: [String: Tier]
+
+    init(tiers names: [String]) {
+        tiers = Dictionary(uniqueKeysWithValues: names.map { ($0, Tier($0)) })
+    }
+
+    func hit(_ name: String) {
+        guard let tier = tiers[name] else { return }
+        tier.exported.increment()
+        tier.counted.add(1, ordering: .relaxed)
+    }
+
+    func count(_ name: String) -> Int { tiers[name]?.counted.load(ordering: .relaxed) ?? 0 }
 }

@@ -137,7 +137,7 @@ public final class StoreProjector: Sendable {
             } catch {
                 metrics.failed()
                 logger.warning(
-                    "read model write failed, retrying",
+                    "read model catch-up failed, retrying",
                     metadata: ["readmodel": "\(model.name)", LogKey.error: "\(error)", "retry_in": "\(backoff)"]
                 )
                 try await Task.sleep(for: backoff)

@@ -3,6 +3,7 @@ import Foundation
 import LedgerPostgres
 import Logging
 import ServiceLifecycle
+import Synchronization
 import TokenServer
 
 /// What the subcommands share: configuration, logging, running services around a body, failing clearly.
@@ -50,4 +51,20 @@ enum Runtime {
             try? await group.waitForAll()
         }
     }
+
+    /// Runs `body` while `services` run, and returns its value.
+    static func collect<T: Sendable>(_ services: [any Service], _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let box = ResultBox<T>()
+        try await withServices(services) {
+            let value = try await body()
+            box.value.withLock { $0 = value }
+        }
+        guard let value = box.value.withLock({ $0 }) else { throw CancellationError() }
+        return value
+    }
+}
+
+/// Carries a value out of a `@Sendable` closure.
+final class ResultBox<T: Sendable>: Sendable {
+    let value = Mutex<T?>(nil)
 }

@@ -20,6 +20,7 @@ struct ReadModelConformanceTests {
         #expect(checkpoint == base + 10)
         let other = try StreamID(project: stream.project, platform: "wechat", appid: "WX.a:B@C-D_e")
         #expect(try await model.row(of: other).row == nil, "ids differ by case only: another stream")
+        try await model.reset()  // no checkpoint ahead of the log for the projector tests
     }
 
     @Test(arguments: Stores.names)
@@ -39,6 +40,7 @@ struct ReadModelConformanceTests {
         try await model.apply([ReadModelRow(stream: stream, token: nil, expiresAt: nil, position: base + 7)], checkpoint: base + 7)
         try await model.apply([newer], checkpoint: base + 5)
         #expect(try await model.row(of: stream).row == ReadModelRow(stream: stream, token: nil, expiresAt: nil, position: base + 7))
+        try await model.reset()
     }
 
     @Test(arguments: Stores.names)

@@ -89,3 +89,11 @@ enum Stores {
         _ = try await log.append([try NewEvent(TokenRevoked(reason: "test"), metadata: EventMetadata(node: "test"))], to: stream, expectedVersion: version)
     }
 }
+
+/// The models that create tables or indexes.
+protocol Migrating {
+    func migrate() async throws
+}
+
+extension MySQLReadModel: Migrating {}
+extension MongoReadModel: Migrating {}

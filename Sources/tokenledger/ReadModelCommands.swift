@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TokenLedger
+import TokenServer
+
+/// `tokenledger replay --readmodel NAME [--from POSITION]`: rebuilds a shared read model from the log.
+struct Replay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Rebuild a shared read model (redis, mysql, mongo) from the log while the service keeps serving.",
+        discussion: """
+            Without --from the model is emptied first, then every event is applied again: rows nobody \
+            wrote through this log, and rows newer than the log, are gone afterwards. With --from, the \
+            events after POSITION are applied over what the model holds. Serving replicas keep writing \
+            meanwhile; both writers apply only newer positions, so they cannot undo each other.
+            """
+    )
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "The read model: redis, mysql or mongo (it must be configured).") var readmodel: String
+    @Option(help: "Apply only the events after this position, over what the model holds.") var from: Int64?
+
+    func run() async throws {
+        let configuration = try await Runtime.configuration(common)
+        var logger = Runtime.logger(configuration)
+        logger.logLevel = .error
+        let runtime = try await LedgerRuntime.make(configuration, logger: logger)
+        guard let projector = runtime.storeProjectors.first(where: { $0.model.name == readmodel }) else {
+            await runtime.shutdown()
+            throw Runtime.fail(
+                "no read model '\(readmodel)' is configured; configured: \(runtime.storeProjectors.map(\.model.name).joined(separator: ", ").nonEmpty ?? "none")"
+            )
+        }
+        let from = self.from
+        do {
+            try await Runtime.withServices(runtime.connections) {
+                try await runtime.prepareReadModels()
+                let started = ContinuousClock.now
+                let checkpoint = try await projector.replay(from: from)
+                let seconds = (ContinuousClock.now - started) / .seconds(1)
+                print("replayed \(readmodel) from \(from.map(String.init) ?? "zero") to position \(checkpoint) in \(String(format: "%.2f", seconds)) s")
+            }
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            await runtime.shutdown()
+            throw Runtime.fail("replay of \(readmodel) failed: \(error)")
+        }
+        await runtime.shutdown()
+    }
+}
+
+/// `tokenledger verify [--readmodel NAME]`: compares the shared read models with the log.
+struct Verify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare the shared read models with the state folded from the log; exit status 1 on any difference."
+    )
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Only this read model: redis, mysql or mongo.") var readmodel: String?
+    @Option(help: "Seconds to wait for a model to reach the log's head before judging it.") var wait: Double = 5
+
+    func run() async throws {
+        let configuration = try await Runtime.configuration(common)
+        var logger = Runtime.logger(configuration)
+        logger.logLevel = .error
+        let runtime = try await LedgerRuntime.make(configuration, logger: logger)
+        let chosen = runtime.storeProjectors.filter { readmodel == nil || $0.model.name == readmodel }
+        if chosen.isEmpty {
+            await runtime.shutdown()
+            throw Runtime.fail(readmodel.map { "no read model '\($0)' is configured" } ?? "no shared read model is configured (redis.url, mysql.url, mongo.url)")
+        }
+        let wait = Duration.milliseconds(Int(self.wait * 1000))
+        let differences: [ReadModelDifference]
+        do {
+            differences = try await Runtime.collect(runtime.connections) {
+                var found: [ReadModelDifference] = []
+                for projector in chosen {
+                    let these = try await projector.verify(wait: wait)
+                    print("\(projector.model.name): \(these.isEmpty ? "matches the log" : "\(these.count) difference(s)")")
+                    found += these
+                }
+                return found
+            }
+        } catch {
+            await runtime.shutdown()
+            throw Runtime.fail("verify failed: \(error)")
+        }
+        await runtime.shutdown()
+        for difference in differences { print(difference) }
+        if !differences.isEmpty { throw ExitCode.failure }
+    }
+}
+
+extension String {
+    var nonEmpty: String? { isEmpty ? nil : self }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import LedgerPostgres
+import LedgerTestSupport
+import Logging
+import Synchronization
+import Testing
+import TokenLedger
+
+/// Store projectors against the real PostgreSQL log and the real stores.
+@Suite(.serialized)
+struct StoreProjectorTests {
+    static func projector(_ model: any ReadModel, _ log: PostgresEventLog, wakes: WakeSignal = WakeSignal()) -> StoreProjector {
+        StoreProjector(
+            model: model,
+            log: log,
+            election: log,
+            sealer: Stores.sealer,
+            wakes: wakes,
+            pollInterval: .milliseconds(200),
+            logger: Logger(label: "projector")
+        )
+    }
+
+    /// Polls `condition` every 50 ms for up to `seconds`.
+    static func eventually(_ seconds: Double = 15, _ condition: () async throws -> Bool) async rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return try await condition()
+    }
+
+    static func head(_ log: any EventLog) async throws -> Int64 {
+        var head: Int64 = 0
+        while let last = try await log.readAll(after: head, limit: 10_000).last { head = last.position }
+        return head
+    }
+
+    @Test(.timeLimit(.minutes(2)), arguments: Stores.names)
+    func aStoreThatGoesDownCatchesUpFromItsCheckpointWithNothingLost(_ name: String) async throws {
+        let proxy = try TCPProxy(to: try Stores.port(name))
+        let model = try await Stores.model(name, url: try Stores.url(name, port: proxy.port), timeout: .milliseconds(500))
+        try await Stores.withLog { log in
+            if let mysql = model as? any Migrating { try await mysql.migrate() }
+            try await model.reset()
+            let streams = try (0..<4).map { try Stores.stream("o\($0)") }
+            for (index, stream) in streams.enumerated() { try await Stores.issue(log, stream, token: "before-\(index)") }
+            let projector = Self.projector(model, log)
+            let running = Task { try await projector.run() }
+            defer { running.cancel() }
+            let head = try await Self.head(log)
+            #expect(await Self.eventually { (try? await model.checkpoint()) ?? 0 >= head })
+
+            proxy.cut()
+            // The log keeps taking events while the store is away: new tokens, a revocation.
+            for (index, stream) in streams.enumerated() { try await Stores.issue(log, stream, token: "during-\(index)") }
+            try await Stores.revoke(log, streams[0])
+            try await Task.sleep(for: .milliseconds(600))
+            await #expect(throws: LedgerError.self) { _ = try await model.checkpoint() }
+            proxy.restore()
+
+            let after = try await Self.head(log)
+            #expect(await Self.eventually { (try? await model.checkpoint()) ?? 0 >= after })
+            #expect(try await model.row(of: streams[1]).row?.token == "during-1")
+            #expect(try await model.row(of: streams[0]).row?.token == nil)
+            let differences = try await projector.verify(wait: .seconds(5))
+            #expect(differences.isEmpty, "\(differences)")
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)), arguments: Stores.names)
+    func replayIntoAFlushedStoreRestoresEveryKeyAndRepairsForeignRows(_ name: String) async throws {
+        let model = try await Stores.model(name)
+        try await Stores.withLog { log in
+            try await model.reset()
+            let streams = try (0..<3).map { try Stores.stream("r\($0)") }
+            for (index, stream) in streams.enumerated() { try await Stores.issue(log, stream, token: "token-\(index)") }
+            let projector = Self.projector(model, log)
+            try await projector.replay(from: nil)
+            #expect(try await projector.verify(wait: .seconds(1)).isEmpty)
+
+            // Flushed: every token is missing, and replay puts each back.
+            try await model.reset()
+            let flushed = try await projector.verify(wait: .zero)
+            #expect(flushed.contains { $0.key == "checkpoint" })
+            for stream in streams { #expect(flushed.contains { $0.key == stream.description && $0.problem.hasPrefix("missing") }) }
+            try await projector.replay(from: nil)
+            for (index, stream) in streams.enumerated() { #expect(try await model.row(of: stream).row?.token == "token-\(index)") }
+            #expect(try await projector.verify(wait: .seconds(1)).isEmpty)
+
+            // Rows nobody in this log wrote, and one from a log that was reset (newer than the head).
+            let head = try await Self.head(log)
+            let stranger = try Stores.stream("stranger")
+            try await model.apply(
+                [
+                    ReadModelRow(stream: stranger, token: "planted", expiresAt: Date().addingTimeInterval(600), position: head),
+                    ReadModelRow(stream: streams[1], token: "from-the-future", expiresAt: Date().addingTimeInterval(600), position: head + 1000),
+                ],
+                checkpoint: head + 1000
+            )
+            if name == "redis" { try Self.redisCLI(["SET", "tokenledger:x:y:z", "not a hash"]) }
+            let found = try await projector.verify(wait: .zero)
+            #expect(found.contains { $0.key == stranger.description && $0.problem.contains("no such stream") })
+            #expect(found.contains { $0.key == streams[1].description && $0.problem.contains("newer than the log") })
+            #expect(found.contains { $0.key == "checkpoint" && $0.problem.contains("ahead of the log") })
+            if name == "redis" { #expect(found.contains { $0.key == "tokenledger:x:y:z" }) }
+            try await projector.replay(from: nil)
+            let repaired = try await projector.verify(wait: .seconds(1))
+            #expect(repaired.isEmpty, "\(repaired)")
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func oneProjectorLeadsAtATimeAndAnotherTakesOverWhenItStops() async throws {
+        let model = try await Stores.model("redis")
+        try await Stores.withLog { log in
+            try await model.reset()
+            let first = Self.projector(model, log)
+            let second = Self.projector(model, log)
+            let firstRun = Task { try await first.run() }
+            let secondRun = Task { try await second.run() }
+            defer {
+                firstRun.cancel()
+                secondRun.cancel()
+            }
+            #expect(await Self.eventually { first.isLeader || second.isLeader })
+            // Sampled for two seconds: never both.
+            for _ in 0..<40 {
+                #expect(!(first.isLeader && second.isLeader))
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let (leader, leaderRun, other) = first.isLeader ? (first, firstRun, second) : (second, secondRun, first)
+            leaderRun.cancel()
+            #expect(await Self.eventually(10) { !leader.isLeader && other.isLeader })
+            let stream = try Stores.stream("lead")
+            try await Stores.issue(log, stream, token: "after-takeover")
+            #expect(await Self.eventually { (try? await model.row(of: stream).row?.token) == "after-takeover" })
+        }
+    }
+
+    static func redisCLI(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
+        process.arguments = ["-p", String(try Stores.port("redis"))] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+    }
+}
