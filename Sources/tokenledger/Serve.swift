@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import TokenLedger
 import TokenServer
 
 /// `tokenledger serve`: the HTTP service.
@@ -30,7 +31,8 @@ struct Serve: AsyncParsableCommand {
             throw Runtime.fail("cannot start: \(error)")
         }
         let app = buildApplication(configuration: configuration, runtime: runtime, access: access, logger: logger, metrics: metrics) { port in
-            logger.info("listening on http://\(configuration.http.host):\(port), event log \(configuration.eventLog.url.hasPrefix("sqlite:") ? "SQLite" : "PostgreSQL")")
+            let models = (["memory"] + runtime.storeProjectors.map(\.model.name)).joined(separator: "+")
+            logger.info("listening on http://\(configuration.http.host):\(port), event log \(configuration.eventLog.url.hasPrefix("sqlite:") ? "SQLite" : "PostgreSQL"), read models \(models)")
         }
         do {
             try await app.runService()
