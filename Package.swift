@@ -168,6 +168,10 @@ let package = Package(
             name: "ledger-bench",
             dependencies: [
                 "TokenLedger",
+                "LedgerPostgres",
+                "ReadModelRedis",
+                "ReadModelMySQL",
+                "ReadModelMongo",
                 "Platforms",
                 "PlatformSimulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -12,8 +12,8 @@ import TokenLedger
 struct LedgerBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger-bench",
-        abstract: "Scheduler benchmark: memory per app, an idle tick, a burst of due apps.",
-        subcommands: [SchedulerBench.self],
+        abstract: "Benchmarks: the scheduler (memory per app, idle tick, a burst of due apps); replay into the read models.",
+        subcommands: [SchedulerBench.self, ReplayBench.self],
         defaultSubcommand: SchedulerBench.self
     )
 }

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import LedgerPostgres
+import Logging
+import ReadModelMongo
+import ReadModelMySQL
+import ReadModelRedis
+import Synchronization
+import TokenLedger
+
+/// Appends N token events to a PostgreSQL log (spread round-robin over many streams, so that
+/// every page of the replay writes as many rows as it has events), then replays each read model
+/// given from zero and prints events per second.
+struct ReplayBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "replay")
+
+    @Option(help: "A PostgreSQL URL of a database the benchmark may fill.") var postgres: String
+    @Option var redis: String?
+    @Option var mysql: String?
+    @Option var mongo: String?
+    @Option var events = 100_000
+    @Option var streams = 10_000
+    @Option(help: "Events per page read from the log and written to a model.") var page = 1000
+    @Option(help: "Concurrent appenders.") var writers = 8
+
+    func run() async throws {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let log = try PostgresEventLog(url: postgres, logger: logger, timeout: .seconds(60))
+        let sealer = try Sealer(current: "bench", keys: ["bench": "YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtMDE="])
+        let events = self.events, streams = self.streams, writers = self.writers, page = self.page
+        let models: [any ReadModel] = try [
+            redis.map { try RedisReadModel(url: $0, node: "bench", timeout: .seconds(30)) },
+            mysql.map { try MySQLReadModel(url: $0, node: "bench", timeout: .seconds(30)) },
+            mongo.map { try MongoReadModel(url: $0, node: "bench", timeout: .seconds(30)) },
+        ].compactMap { $0 }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await log.run() }
+            defer { group.cancelAll() }
+            try await log.migrate()
+            var have = 0
+            var position: Int64 = 0
+            while let last = try await log.readAll(after: position, limit: 10_000).last {
+                position = last.position
+                have += 10_000
+            }
+            if position < Int64(events) {
+                print("appending \(events) token events over \(streams) streams (\(writers) writers)…")
+                let started = ContinuousClock.now
+                let next = Atomic<Int>(0)
+                try await withThrowingTaskGroup(of: Void.self) { appenders in
+                    for _ in 0..<writers {
+                        appenders.addTask {
+                            while true {
+                                let index = next.add(1, ordering: .relaxed).oldValue
+                                guard index < events else { return }
+                                let stream = try StreamID(project: "bench", platform: "wechat", appid: "wx\(index % streams)")
+                                let payload = TokenIssued(
+                                    token: try sealer.seal("token-\(index)-\(UUID().uuidString)", for: stream),
+                                    expiresAt: Date().addingTimeInterval(86_400),
+                                    reason: .scheduled,
+                                    upstreamLatencyMs: 1
+                                )
+                                _ = try await log.append(
+                                    [try NewEvent(payload, metadata: EventMetadata(node: "bench"))],
+                                    to: stream,
+                                    expectedVersion: Int64(index / streams)
+                                )
+                            }
+                        }
+                    }
+                    try await appenders.waitForAll()
+                }
+                let seconds = (ContinuousClock.now - started) / .seconds(1)
+                print(String(format: "appended %d events in %.1f s: %.0f events/s", events, seconds, Double(events) / seconds))
+            }
+            for model in models {
+                let projector = StoreProjector(
+                    model: model,
+                    log: log,
+                    election: SoleLeader(),
+                    sealer: sealer,
+                    wakes: WakeSignal(),
+                    pageSize: page,
+                    logger: logger
+                )
+                if let mysql = model as? MySQLReadModel { try await mysql.migrate() }
+                if let mongo = model as? MongoReadModel { try await mongo.migrate() }
+                let started = ContinuousClock.now
+                let checkpoint = try await projector.replay(from: nil)
+                let seconds = (ContinuousClock.now - started) / .seconds(1)
+                let rows = try await model.snapshot().rows.count
+                print(String(format: "replay %@: %d events to position %lld in %.2f s: %.0f events/s (%d rows)", model.name, events, checkpoint, seconds, Double(events) / seconds, rows))
+            }
+        }
+    }
+}
