@@ -172,6 +172,7 @@ public final class Ledger: Sendable {
         secret: String,
         options platformOptions: [String: String] = [:],
         replacingOptions: Bool = false,
+        resealing: Bool = false,
         for stream: StreamID,
         context: CallContext
     ) async throws {
@@ -181,7 +182,8 @@ public final class Ledger: Sendable {
         for attempt in 0..<3 {
             let state = projector.model.state(of: stream) ?? StreamState()
             let options = replacingOptions || !platformOptions.isEmpty ? platformOptions : state.options
-            if state.secret == secret, !state.removed, options == state.options { return }
+            let sealedWithCurrentKey = !resealing || state.credentialsKeyID == sealer.currentKeyID
+            if state.secret == secret, !state.removed, options == state.options, sealedWithCurrentKey { return }
             let payload = CredentialsSet(secret: try sealer.seal(secret, for: stream), options: options)
             do {
                 _ = try await log.append([try NewEvent(payload, metadata: metadata(context))], to: stream, expectedVersion: state.version)
@@ -191,6 +193,27 @@ public final class Ledger: Sendable {
                 try await projector.catchUp()
             }
         }
+    }
+
+    /// Key rotation: appends a `credentials.set` sealed with the current key for every live stream
+    /// whose secret is sealed with an older one (the log stays append-only), so that once every
+    /// stream holds a token issued after this, the old key can leave `secrets.previous_keys`.
+    /// Returns the streams resealed, and those whose secret does not open with any key.
+    public func resealCredentials(context: CallContext) async throws -> (resealed: [StreamID], unreadable: [StreamID]) {
+        try await projector.catchUp()
+        var resealed: [StreamID] = []
+        var unreadable: [StreamID] = []
+        for (stream, state) in projector.model.allStates().sorted(by: { $0.key.description < $1.key.description }) {
+            guard !state.removed else { continue }
+            guard let secret = state.secret, !state.unreadable else {
+                if state.unreadable { unreadable.append(stream) }
+                continue
+            }
+            guard state.credentialsKeyID != sealer.currentKeyID else { continue }
+            try await register(secret: secret, options: state.options, replacingOptions: true, resealing: true, for: stream, context: context)
+            resealed.append(stream)
+        }
+        return (resealed, unreadable)
     }
 
     /// The events of one stream, for audit.

@@ -3,6 +3,7 @@ public import FoundationEssentials
 #else
 public import Foundation
 #endif
+import AsyncAlgorithms
 public import Logging
 import Synchronization
 
@@ -58,22 +59,7 @@ public final class StoreProjector: Sendable {
     @discardableResult
     public func catchUp() async throws -> Int64 {
         try await lock.withLock {
-            var checkpoint = try await model.checkpoint()
-            var applied = 0
-            while true {
-                let events = try await log.readAll(after: checkpoint, limit: pageSize)
-                guard let last = events.last else { break }
-                let rows = ReadModelRow.rows(for: events, sealer: sealer) { event in
-                    self.logger.warning(
-                        "token event cannot be opened, not projected",
-                        metadata: ["readmodel": "\(self.model.name)", LogKey.stream: "\(event.stream)", "position": "\(event.position)"]
-                    )
-                }
-                try await model.apply(rows, checkpoint: last.position)
-                checkpoint = last.position
-                applied += events.count
-                if events.count < pageSize { break }
-            }
+            let (checkpoint, applied) = try await project(after: try await model.checkpoint())
             metrics.caughtUp(checkpoint: checkpoint, applied: applied)
             return checkpoint
         }
@@ -86,15 +72,70 @@ public final class StoreProjector: Sendable {
     public func replay(from: Int64?) async throws -> Int64 {
         try await lock.withLock {
             if from == nil { try await model.reset() }
-            var position = from ?? 0
-            while true {
-                let events = try await log.readAll(after: position, limit: pageSize)
-                guard let last = events.last else { break }
-                try await model.apply(ReadModelRow.rows(for: events, sealer: sealer), checkpoint: last.position)
-                position = last.position
-                if events.count < pageSize { break }
+            return try await project(after: from ?? 0).checkpoint
+        }
+    }
+
+    /// One page on its way from the log to the model.
+    private struct Page: Sendable {
+        var rows: [ReadModelRow]
+        var last: Int64
+        var count: Int
+    }
+
+    /// Reads the log after `position` page by page and writes each page to the model, in order.
+    /// The three stages — reading the log, opening the tokens, writing the store — work on three
+    /// pages at once (channels hand each page on only when the next stage takes it).
+    private func project(after position: Int64) async throws -> (checkpoint: Int64, applied: Int) {
+        let read = AsyncThrowingChannel<[RecordedEvent], any Error>()
+        let opened = AsyncThrowingChannel<Page, any Error>()
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { [log, pageSize] in
+                do {
+                    var after = position
+                    while true {
+                        try Task.checkCancellation()
+                        let events = try await log.readAll(after: after, limit: pageSize)
+                        guard let last = events.last else { break }
+                        await read.send(events)
+                        after = last.position
+                        if events.count < pageSize { break }
+                    }
+                    read.finish()
+                } catch {
+                    read.fail(error)
+                }
             }
-            return position
+            group.addTask { [sealer, logger, model] in
+                do {
+                    for try await events in read {
+                        let rows = ReadModelRow.rows(for: events, sealer: sealer) { event in
+                            logger.warning(
+                                "token event cannot be opened, not projected",
+                                metadata: ["readmodel": "\(model.name)", LogKey.stream: "\(event.stream)", "position": "\(event.position)"]
+                            )
+                        }
+                        await opened.send(Page(rows: rows, last: events.last?.position ?? 0, count: events.count))
+                    }
+                    opened.finish()
+                } catch {
+                    opened.fail(error)
+                }
+            }
+            var checkpoint = position
+            var applied = 0
+            do {
+                for try await page in opened {
+                    try await model.apply(page.rows, checkpoint: page.last)
+                    checkpoint = page.last
+                    applied += page.count
+                }
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+            try await group.waitForAll()
+            return (checkpoint, applied)
         }
     }
 

@@ -22,8 +22,11 @@ public struct StreamState: Sendable, Equatable {
     public var lastFailure: LastFailure?
     /// Whether the app was retired.
     public var removed = false
-    /// Set when an event of this stream could not be opened (unknown key, tampering).
+    /// Set when an event of this stream could not be opened (unknown key, tampering), until a
+    /// later `credentials.set` that opens re-establishes the stream (key rotation's reseal).
     public var unreadable = false
+    /// The key id that seals the current secret (a rotation reseals the others).
+    public var credentialsKeyID: String?
     /// The position of the last `credentials.set`: a secret changed after a rejection lifts it.
     public var credentialsPosition: Int64 = 0
     /// Failed refreshes since the last token or secret (drives the scheduler's back-off).
@@ -42,16 +45,33 @@ public struct StreamState: Sendable, Equatable {
             switch event.type {
             case .credentialsSet:
                 let payload = try event.decode(CredentialsSet.self)
-                secret = try sealer.open(payload.secret, for: event.stream)
+                do {
+                    secret = try sealer.open(payload.secret, for: event.stream)
+                } catch {
+                    secret = nil
+                    throw error
+                }
                 options = payload.options
+                credentialsKeyID = payload.secret.keyID
                 removed = false
+                // Credentials that open re-establish a stream whose older events do not: a token
+                // that could not be read stays unknown (nil) and is fetched anew.
+                unreadable = false
                 // A re-authorisation given with the credentials replaces the refresh token in hand.
                 if payload.options["refresh_token"] != nil || payload.options["auth_code"] != nil { refreshToken = nil }
                 credentialsPosition = event.position
                 consecutiveFailures = 0
             case .tokenIssued:
                 let payload = try event.decode(TokenIssued.self)
-                let value = try sealer.open(payload.token, for: event.stream)
+                let value: String
+                do {
+                    value = try sealer.open(payload.token, for: event.stream)
+                } catch {
+                    // Never serve an older token as if it were the current one.
+                    token = nil
+                    refreshToken = nil
+                    throw error
+                }
                 token = CurrentToken(value: value, expiresAt: payload.expiresAt, position: event.position, issuedAt: event.recordedAt)
                 if let sealed = payload.refreshToken { refreshToken = try sealer.open(sealed, for: event.stream) }
                 lastFailure = nil

@@ -40,3 +40,31 @@ enum SealerLoader {
         return key
     }
 }
+
+/// The configuration lines of the next secrets key (`tokenledger rotate-key new`).
+public enum KeyRotation {
+    /// A new key with id `id` (default: `k<N+1>` after `k<N>`), and the previous keys that keep
+    /// every older event readable: the current one and those already configured.
+    public static func next(_ configuration: ServerConfiguration, id: String?) throws -> (id: String, key: String, previous: [String]) {
+        let secrets = configuration.secrets
+        let current = try secrets.key ?? String(decoding: FileManager.default.contents(atPath: secrets.keyFile) ?? Data(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+            .nonEmpty(orThrow: ConfigurationFailure(message: "no current key: set secrets.key (SECRETS_KEY)"))
+        let newID = id ?? {
+            if secrets.keyID.hasPrefix("k"), let number = Int(secrets.keyID.dropFirst()) { return "k\(number + 1)" }
+            return secrets.keyID + "-next"
+        }()
+        let known = Set(secrets.previousKeys.compactMap { $0.split(separator: ":").first.map(String.init) } + [secrets.keyID])
+        guard !known.contains(newID), !newID.contains(":"), !newID.contains("."), !newID.isEmpty else {
+            throw ConfigurationFailure(message: "key id '\(newID)' is already used or contains ':' or '.'; pass another with --id")
+        }
+        return (newID, Sealer.generateKey(), ["\(secrets.keyID):\(current)"] + secrets.previousKeys)
+    }
+}
+
+extension String {
+    fileprivate func nonEmpty(orThrow error: @autoclosure () -> some Error) throws -> String {
+        if isEmpty { throw error() }
+        return self
+    }
+}

@@ -5,7 +5,6 @@ import Logging
 import ReadModelMongo
 import ReadModelMySQL
 import ReadModelRedis
-import Synchronization
 import TokenLedger
 
 /// Appends N token events to a PostgreSQL log (spread round-robin over many streams, so that
@@ -29,11 +28,10 @@ struct ReplayBench: AsyncParsableCommand {
         let log = try PostgresEventLog(url: postgres, logger: logger, timeout: .seconds(60))
         let sealer = try Sealer(current: "bench", keys: ["bench": "YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtMDE="])
         let events = self.events, streams = self.streams, writers = self.writers, page = self.page
-        let models: [any ReadModel] = try [
-            redis.map { try RedisReadModel(url: $0, node: "bench", timeout: .seconds(30)) },
-            mysql.map { try MySQLReadModel(url: $0, node: "bench", timeout: .seconds(30)) },
-            mongo.map { try MongoReadModel(url: $0, node: "bench", timeout: .seconds(30)) },
-        ].compactMap { $0 }
+        var models: [any ReadModel] = []
+        if let redis { models.append(try RedisReadModel(url: redis, node: "bench", timeout: .seconds(30))) }
+        if let mysql { models.append(try MySQLReadModel(url: mysql, node: "bench", timeout: .seconds(30))) }
+        if let mongo { models.append(try MongoReadModel(url: mongo, node: "bench", timeout: .seconds(30))) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await log.run() }
             defer { group.cancelAll() }
@@ -47,25 +45,27 @@ struct ReplayBench: AsyncParsableCommand {
             if position < Int64(events) {
                 print("appending \(events) token events over \(streams) streams (\(writers) writers)…")
                 let started = ContinuousClock.now
-                let next = Atomic<Int>(0)
+                // Each writer owns the streams s ≡ w (mod writers) and appends round by round, so
+                // that positions interleave the streams and versions stay in order.
+                let rounds = (events + streams - 1) / streams
                 try await withThrowingTaskGroup(of: Void.self) { appenders in
-                    for _ in 0..<writers {
+                    for writer in 0..<writers {
                         appenders.addTask {
-                            while true {
-                                let index = next.add(1, ordering: .relaxed).oldValue
-                                guard index < events else { return }
-                                let stream = try StreamID(project: "bench", platform: "wechat", appid: "wx\(index % streams)")
-                                let payload = TokenIssued(
-                                    token: try sealer.seal("token-\(index)-\(UUID().uuidString)", for: stream),
-                                    expiresAt: Date().addingTimeInterval(86_400),
-                                    reason: .scheduled,
-                                    upstreamLatencyMs: 1
-                                )
-                                _ = try await log.append(
-                                    [try NewEvent(payload, metadata: EventMetadata(node: "bench"))],
-                                    to: stream,
-                                    expectedVersion: Int64(index / streams)
-                                )
+                            for round in 0..<rounds {
+                                for index in stride(from: writer, to: streams, by: writers) where round * streams + index < events {
+                                    let stream = try StreamID(project: "bench", platform: "wechat", appid: "wx\(index)")
+                                    let payload = TokenIssued(
+                                        token: try sealer.seal("token-\(round)-\(UUID().uuidString)", for: stream),
+                                        expiresAt: Date().addingTimeInterval(86_400),
+                                        reason: .scheduled,
+                                        upstreamLatencyMs: 1
+                                    )
+                                    _ = try await log.append(
+                                        [try NewEvent(payload, metadata: EventMetadata(node: "bench"))],
+                                        to: stream,
+                                        expectedVersion: Int64(round)
+                                    )
+                                }
                             }
                         }
                     }
@@ -91,6 +91,23 @@ struct ReplayBench: AsyncParsableCommand {
                 let seconds = (ContinuousClock.now - started) / .seconds(1)
                 let rows = try await model.snapshot().rows.count
                 print(String(format: "replay %@: %d events to position %lld in %.2f s: %.0f events/s (%d rows)", model.name, events, checkpoint, seconds, Double(events) / seconds, rows))
+                // Where the time goes: the same pages read, opened and written one stage at a time.
+                var (reading, opening, writing) = (Duration.zero, Duration.zero, Duration.zero)
+                var position: Int64 = 0
+                while true {
+                    var mark = ContinuousClock.now
+                    let page = try await log.readAll(after: position, limit: self.page)
+                    reading += ContinuousClock.now - mark
+                    guard let last = page.last else { break }
+                    mark = ContinuousClock.now
+                    let rows = ReadModelRow.rows(for: page, sealer: sealer)
+                    opening += ContinuousClock.now - mark
+                    mark = ContinuousClock.now
+                    try await model.apply(rows, checkpoint: last.position)
+                    writing += ContinuousClock.now - mark
+                    position = last.position
+                }
+                print("  stages: read the log \(reading), decode and open \(opening), write \(model.name) \(writing)")
             }
         }
     }

@@ -66,6 +66,16 @@ struct StoreProjectorTests {
             #expect(try await model.row(of: streams[0]).row?.token == nil)
             let differences = try await projector.verify(wait: .seconds(5))
             #expect(differences.isEmpty, "\(differences)")
+
+            // The store comes back empty (a Redis restarted without persistence): its checkpoint is
+            // gone with its rows, so the projector rebuilds it from the start of the log.
+            try await model.reset()
+            try await Stores.issue(log, streams[2], token: "after-restart")
+            let last = try await Self.head(log)
+            #expect(await Self.eventually { (try? await model.checkpoint()) ?? 0 >= last })
+            #expect(try await model.row(of: streams[3]).row?.token == "during-3")
+            #expect(try await model.row(of: streams[2]).row?.token == "after-restart")
+            #expect(try await projector.verify(wait: .seconds(5)).isEmpty)
         }
     }
 

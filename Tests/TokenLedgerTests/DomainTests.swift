@@ -86,6 +86,30 @@ struct StreamStateTests {
         #expect(model.state(of: stream)?.token == nil)
     }
 
+    @Test func credentialsThatOpenReestablishAStreamWhoseOlderEventsDoNot() throws {
+        let stream = try StreamID(project: "p", platform: "wechat", appid: "wx1")
+        let (old, new) = (Sealer.generateKey(), Sealer.generateKey())
+        let before = try Sealer(current: "k1", keys: ["k1": old])
+        let after = try Sealer(current: "k2", keys: ["k2": new])
+        let metadata = EventMetadata(node: "n")
+        func recorded(_ event: NewEvent, _ position: Int64) -> RecordedEvent {
+            RecordedEvent(position: position, stream: stream, version: position, type: event.type, data: event.data, metadata: metadata, recordedAt: Date())
+        }
+        let sealedByOldKey = [
+            recorded(try NewEvent(CredentialsSet(secret: try before.seal("s", for: stream)), metadata: metadata), 1),
+            recorded(try NewEvent(TokenIssued(token: try before.seal("tok", for: stream), expiresAt: Date().addingTimeInterval(7200), reason: .miss, upstreamLatencyMs: 5), metadata: metadata), 2),
+        ]
+        var state = StreamState()
+        for event in sealedByOldKey { state.apply(event, sealer: after) }
+        #expect(state.unreadable)
+        #expect(state.token == nil, "a token that does not open is never served")
+        state.apply(recorded(try NewEvent(CredentialsSet(secret: try after.seal("s", for: stream)), metadata: metadata), 3), sealer: after)
+        #expect(!state.unreadable)
+        #expect(state.secret == "s")
+        #expect(state.credentialsKeyID == "k2")
+        #expect(state.token == nil, "fetched anew")
+    }
+
     @Test func auditEntriesMaskTokensAndHideSecrets() throws {
         let stream = try StreamID(project: "p", platform: "wechat", appid: "wx1")
         let sealer = try Sealer(current: "k", keys: ["k": Sealer.generateKey()])

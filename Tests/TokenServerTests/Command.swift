@@ -12,6 +12,19 @@ enum Command {
         environment["SECRETS_KEY_FILE"] = "\(folder)/secrets.key"
         for (key, value) in extra { environment[key] = value }
         process.environment = environment
+        return try collect(process)
+    }
+
+    /// Runs any program (a store's own client) and returns its trimmed output.
+    static func output(_ executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        return try collect(process).output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Runs `process` to its end: exit status and standard output and error together.
+    private static func collect(_ process: Process) throws -> (status: Int32, output: String) {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output

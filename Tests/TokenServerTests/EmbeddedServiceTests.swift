@@ -326,6 +326,47 @@ struct EmbeddedServiceTests {
         }
     }
 
+    @Test(.timeLimit(.minutes(2)))
+    func rotateKeyResealsCredentialsSoThatTheOldKeyCanBeRetired() async throws {
+        try await withSimulator { simulator in
+            simulator.state.register(appid: "wxreseal", secret: "s")
+            let old = TestEnvironment.secretsKey()
+            let oldSettings = ["SECRETS_KEY": old, "SECRETS_KEY_ID": "k1"]
+            let first = try await EmbeddedServer.start(simulator: simulator, extra: oldSettings)
+            _ = try #require(try await HTTP.envelope("GET", first.url("/token/demo/wechat/wxreseal?secret=s")).envelope.data)
+            first.server.stop()
+
+            // Step 1: the next key's settings, computed from the current configuration.
+            let printed = try Command.run(["rotate-key", "new"], folder: first.folder, environment: oldSettings)
+            #expect(printed.status == 0, "\(printed.output)")
+            var next: [String: String] = [:]
+            for line in printed.output.split(separator: "\n") where !line.hasPrefix("#") {
+                let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+                if parts.count == 2 { next[parts[0]] = parts[1] }
+            }
+            #expect(next["SECRETS_KEY_ID"] == "k2")
+            #expect(next["SECRETS_PREVIOUS_KEYS"] == "k1:\(old)")
+            let newKey = try #require(next["SECRETS_KEY"])
+
+            // Step 2: reseal with the new configuration; a second run has nothing left to do.
+            let resealed = try Command.run(["rotate-key", "reseal"], folder: first.folder, environment: next)
+            #expect(resealed.status == 0, "\(resealed.output)")
+            #expect(resealed.output.contains("resealed 1 stream(s) with key k2"), "\(resealed.output)")
+            #expect(try Command.run(["rotate-key", "reseal"], folder: first.folder, environment: next).output.contains("resealed 0 stream(s)"))
+            let history = try Command.run(["history", "demo", "wechat", "wxreseal", "--json"], folder: first.folder, environment: next)
+            #expect(history.output.contains("rotate-key"), "the reseal is in the log, with who did it")
+
+            // The old key retired: the secret opens, the token it sealed does not and is fetched anew.
+            let retired = try await EmbeddedServer.start(simulator: simulator, folder: first.folder, extra: ["SECRETS_KEY": newKey, "SECRETS_KEY_ID": "k2"])
+            defer { retired.server.stop() }
+            let answer = try await HTTP.envelope("GET", retired.url("/token/demo/wechat/wxreseal"))
+            #expect(answer.status == 200, "\(answer.envelope.error)")
+            #expect(simulator.state.calls(appid: "wxreseal") == 2, "asked anew (stable_token may hand back the same token)")
+            #expect(answer.envelope.data.map { simulator.state.isValid(token: $0) } == true)
+            #expect(try await HTTP.envelope("GET", retired.url("/token/demo/wechat/wxreseal")).envelope.data == answer.envelope.data)
+        }
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func appsDeclaredInConfigurationNeedNoSecretOnTheWire() async throws {
         try await withSimulator { simulator in

@@ -42,29 +42,16 @@ struct ReadModelServerTests {
         return try await condition()
     }
 
-    static func shell(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     /// What a plain `redis-cli` user reads.
     static func redisToken(_ key: String) throws -> String {
         let url = try #require(URLComponents(string: try TestEnvironment.required("TOKENLEDGER_TEST_REDIS_URL")))
-        return try shell("/usr/bin/redis-cli", ["-p", String(url.port ?? 6379), "HGET", key, "token"])
+        return try Command.output("/usr/bin/redis-cli", ["-p", String(url.port ?? 6379), "HGET", key, "token"])
     }
 
     /// What a plain `mariadb` client user reads.
     static func mysqlToken(project: String, appid: String) throws -> String {
         let url = try #require(URLComponents(string: try TestEnvironment.required("TOKENLEDGER_TEST_MYSQL_URL")))
-        return try shell(
+        return try Command.output(
             "/usr/bin/mariadb",
             ["--no-defaults", "-uroot", "-h127.0.0.1", "-P\(url.port ?? 3306)", "--protocol=tcp", "-N", "-B", "tokenledger",
              "-e", "SELECT token FROM current_tokens WHERE project = '\(project)' AND appid = '\(appid)'"]
