@@ -41,7 +41,9 @@ start_postgres() {
     if [ -f "$DIR/pg/data/postmaster.pid" ] && runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$DIR/pg/data" status >/dev/null 2>&1; then
         return 0
     fi
+    port_free PostgreSQL "$PG_PORT"
     mkdir -p "$DIR/pg"
+    echo "$PG_PORT" > "$DIR/pg/port"
     chown postgres: "$DIR" "$DIR/pg" && chmod 755 "$DIR" && chmod 700 "$DIR/pg"
     if [ ! -f "$DIR/pg/data/PG_VERSION" ]; then
         runuser -u postgres -- "$PG_BIN/initdb" -D "$DIR/pg/data" -U postgres -A trust -E UTF8 --no-locale >/dev/null
@@ -59,25 +61,40 @@ stop_postgres() {
     fi
 }
 
+# A port already answering, but not with a server of this folder: refuse rather than use a stranger's.
+port_free() { # service, port
+    if bash -c "exec 3<>/dev/tcp/127.0.0.1/$2" 2>/dev/null; then
+        echo "port $2 for $1 is taken by another process (set TOKENLEDGER_*_PORT to another one)" >&2
+        return 1
+    fi
+}
+
+# Stops use the port a service was started on, whatever the environment says now.
+saved_port() { cat "$DIR/$1/port" 2>/dev/null || echo "$2"; }
+
 start_redis() {
     need_packages redis-server
     if [ -f "$DIR/redis/redis.pid" ] && redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then return 0; fi
+    port_free Redis "$REDIS_PORT"
     mkdir -p "$DIR/redis"
+    echo "$REDIS_PORT" > "$DIR/redis/port"
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --daemonize yes \
         --dir "$DIR/redis" --pidfile "$DIR/redis/redis.pid" --logfile "$DIR/redis/redis.log"
     wait_for Redis redis-cli -p "$REDIS_PORT" ping
 }
 
 stop_redis() {
-    [ -f "$DIR/redis/redis.pid" ] && redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+    [ -f "$DIR/redis/redis.pid" ] && redis-cli -p "$(saved_port redis "$REDIS_PORT")" shutdown nosave >/dev/null 2>&1 || true
 }
 
-mysql_admin() { mariadb-admin --no-defaults -uroot -h127.0.0.1 -P"$MYSQL_PORT" --protocol=tcp "$@"; }
+mysql_admin() { mariadb-admin --no-defaults -uroot -h127.0.0.1 -P"${1}" --protocol=tcp "${@:2}"; }
 
 start_mariadb() {
     need_packages mariadb-server mariadb-client
-    if [ -f "$DIR/mysql/mysqld.pid" ] && mysql_admin ping >/dev/null 2>&1; then return 0; fi
+    if [ -f "$DIR/mysql/mysqld.pid" ] && mysql_admin "$MYSQL_PORT" ping >/dev/null 2>&1; then return 0; fi
+    port_free MariaDB "$MYSQL_PORT"
     mkdir -p "$DIR/mysql"
+    echo "$MYSQL_PORT" > "$DIR/mysql/port"
     if [ ! -d "$DIR/mysql/data/mysql" ]; then
         mariadb-install-db --no-defaults --user=root --datadir="$DIR/mysql/data" \
             --auth-root-authentication-method=normal --skip-test-db >/dev/null
@@ -86,12 +103,12 @@ start_mariadb() {
     nohup mariadbd --no-defaults --user=root --datadir="$DIR/mysql/data" --bind-address=127.0.0.1 --port="$MYSQL_PORT" \
         --socket="$DIR/mysql/mysqld.sock" --pid-file="$DIR/mysql/mysqld.pid" --log-error="$DIR/mysql/error.log" \
         --skip-log-bin --innodb-buffer-pool-size=64M --innodb-flush-log-at-trx-commit=0 >/dev/null 2>&1 &
-    wait_for MariaDB mysql_admin ping
+    wait_for MariaDB mysql_admin "$MYSQL_PORT" ping
     mariadb --no-defaults -uroot -h127.0.0.1 -P"$MYSQL_PORT" --protocol=tcp -e 'CREATE DATABASE IF NOT EXISTS tokenledger'
 }
 
 stop_mariadb() {
-    [ -f "$DIR/mysql/mysqld.pid" ] && mysql_admin shutdown >/dev/null 2>&1 || true
+    [ -f "$DIR/mysql/mysqld.pid" ] && mysql_admin "$(saved_port mysql "$MYSQL_PORT")" shutdown >/dev/null 2>&1 || true
 }
 
 MONGO_VENV=${TOKENLEDGER_MONGO_VENV:-/tmp/tokenledger-secantus}
@@ -104,7 +121,9 @@ start_mongo() {
         "$MONGO_VENV/bin/pip" install -q 'SecantusDB==0.7.0b3'
     fi
     if [ -f "$DIR/mongo/pid" ] && kill -0 "$(cat "$DIR/mongo/pid")" 2>/dev/null; then return 0; fi
+    port_free "the MongoDB-protocol server" "$MONGO_PORT"
     mkdir -p "$DIR/mongo/data"
+    echo "$MONGO_PORT" > "$DIR/mongo/port"
     nohup "$MONGO_VENV/bin/secantusd-py" --host 127.0.0.1 --port "$MONGO_PORT" --storage-path "$DIR/mongo/data" \
         --log-level WARNING >"$DIR/mongo/server.log" 2>&1 &
     echo $! > "$DIR/mongo/pid"
@@ -124,10 +143,10 @@ stop_mongo() {
 write_env() {
     mkdir -p "$DIR"
     {
-        [ -d "$DIR/pg/data" ] && echo "export TOKENLEDGER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres"
-        [ -d "$DIR/redis" ] && echo "export TOKENLEDGER_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
-        [ -d "$DIR/mysql" ] && echo "export TOKENLEDGER_TEST_MYSQL_URL=mysql://root@127.0.0.1:$MYSQL_PORT/tokenledger"
-        [ -d "$DIR/mongo" ] && echo "export TOKENLEDGER_TEST_MONGO_URL=mongodb://127.0.0.1:$MONGO_PORT/tokenledger?directConnection=true"
+        [ -d "$DIR/pg/data" ] && echo "export TOKENLEDGER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$(saved_port pg "$PG_PORT")/postgres"
+        [ -d "$DIR/redis" ] && echo "export TOKENLEDGER_TEST_REDIS_URL=redis://127.0.0.1:$(saved_port redis "$REDIS_PORT")/0"
+        [ -d "$DIR/mysql" ] && echo "export TOKENLEDGER_TEST_MYSQL_URL=mysql://root@127.0.0.1:$(saved_port mysql "$MYSQL_PORT")/tokenledger"
+        [ -d "$DIR/mongo" ] && echo "export TOKENLEDGER_TEST_MONGO_URL=mongodb://127.0.0.1:$(saved_port mongo "$MONGO_PORT")/tokenledger?directConnection=true"
         echo "export TOKENLEDGER_SERVICES_DIR=$DIR"
         true
     } > "$DIR/services.env"
