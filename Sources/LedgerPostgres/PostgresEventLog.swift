@@ -57,36 +57,44 @@ public final class PostgresEventLog: EventLog {
             try await self.transaction { connection in
                 // Serialises appends: taken before any position is assigned, held until commit.
                 try await connection.query("SELECT pg_advisory_xact_lock(\(Self.appendLockClass), 0)", logger: self.logger)
-                let current = try await connection.query(
-                    """
-                    SELECT coalesce(max(version), 0)::bigint FROM token_events
-                    WHERE project = \(stream.project) AND platform = \(stream.platform) AND appid = \(stream.appid)
-                    """,
-                    logger: self.logger
-                )
-                var version: Int64 = 0
-                for try await (value) in current.decode(Int64.self) { version = value }
-                guard version == expectedVersion else {
-                    throw LedgerError(.versionConflict, "\(stream) is at version \(version), not \(expectedVersion)")
-                }
                 var recorded: [(Int64, Int64)] = []
                 for (offset, event) in events.enumerated() {
                     let data = String(decoding: event.data, as: UTF8.self)
                     let metadata = String(decoding: try EventCoding.encode(event.metadata), as: UTF8.self)
-                    let nextVersion = expectedVersion + Int64(offset) + 1
+                    let version = expectedVersion + Int64(offset)
+                    // One statement while the lock is held: the version check (a fresh snapshot,
+                    // taken after the lock), the insert, and the wake-up delivered at commit.
                     let inserted = try await connection.query(
                         """
-                        INSERT INTO token_events (project, platform, appid, version, type, data, metadata)
-                        VALUES (\(stream.project), \(stream.platform), \(stream.appid), \(nextVersion),
-                                \(event.type.rawValue), \(data)::jsonb, \(metadata)::jsonb)
-                        RETURNING position, (extract(epoch FROM recorded_at) * 1000)::bigint
+                        WITH inserted AS (
+                            INSERT INTO token_events (project, platform, appid, version, type, data, metadata)
+                            SELECT \(stream.project), \(stream.platform), \(stream.appid), \(version + 1),
+                                   \(event.type.rawValue), \(data)::jsonb, \(metadata)::jsonb
+                            WHERE (SELECT coalesce(max(version), 0) FROM token_events
+                                   WHERE project = \(stream.project) AND platform = \(stream.platform) AND appid = \(stream.appid)) = \(version)
+                            RETURNING position, recorded_at
+                        )
+                        SELECT position, (extract(epoch FROM recorded_at) * 1000)::bigint, pg_notify(\(Self.channel), position::text)::text
+                        FROM inserted
                         """,
                         logger: self.logger
                     )
-                    for try await row in inserted.decode((Int64, Int64).self) { recorded.append(row) }
+                    var row: (Int64, Int64)?
+                    for try await (position, milliseconds, _) in inserted.decode((Int64, Int64, String).self) { row = (position, milliseconds) }
+                    guard let row else {
+                        let current = try await connection.query(
+                            """
+                            SELECT coalesce(max(version), 0)::bigint FROM token_events
+                            WHERE project = \(stream.project) AND platform = \(stream.platform) AND appid = \(stream.appid)
+                            """,
+                            logger: self.logger
+                        )
+                        var actual: Int64 = 0
+                        for try await (value) in current.decode(Int64.self) { actual = value }
+                        throw LedgerError(.versionConflict, "\(stream) is at version \(actual), not \(expectedVersion)")
+                    }
+                    recorded.append(row)
                 }
-                // Delivered at commit; listeners treat it as a wake-up only.
-                try await connection.query("SELECT pg_notify(\(Self.channel), \(String(recorded.last?.0 ?? 0)))", logger: self.logger)
                 return recorded
             }
         }
