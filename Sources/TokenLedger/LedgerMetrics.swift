@@ -75,6 +75,7 @@ public struct StoreProjectionMetrics: Sendable {
     let caughtUpEvents: Recorder
     let leading: Gauge
     let failures: Counter
+    let lag: Gauge
 
     /// Creates the metrics of `readModel`.
     public init(readModel: String) {
@@ -83,17 +84,23 @@ public struct StoreProjectionMetrics: Sendable {
         caughtUpEvents = Recorder(label: "tokenledger_projection_catchup_events", dimensions: [("readmodel", readModel)])
         leading = Gauge(label: "tokenledger_projection_leader", dimensions: [("readmodel", readModel)])
         failures = Counter(label: "tokenledger_projection_failures_total", dimensions: [("readmodel", readModel)])
+        lag = Gauge(label: "tokenledger_projection_lag_events", dimensions: [("readmodel", readModel)])
     }
 
-    func caughtUp(checkpoint position: Int64, applied: Int) {
+    func caughtUp(checkpoint position: Int64, applied: Int, lag events: Int64) {
         checkpoint.record(position)
         heartbeat.record(Date().timeIntervalSince1970)
         caughtUpEvents.record(applied)
+        lag.record(events)
     }
 
     func leader(_ isLeader: Bool) { leading.record(isLeader ? 1 : 0) }
 
-    func failed() { failures.increment() }
+    /// A failed catch-up; `events` is how far the store is behind what this replica knows of the log.
+    func failed(lag events: Int64) {
+        failures.increment()
+        lag.record(events)
+    }
 }
 
 /// Reads answered by a shared read model, by tier (`redis`, `mysql`, `mongo`): exported, and

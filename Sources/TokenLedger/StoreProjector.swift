@@ -24,10 +24,12 @@ public final class StoreProjector: Sendable {
     private let logger: Logger
     private let lock = AsyncLock()
     private let leading = Atomic<Bool>(false)
+    private let head: @Sendable () -> Int64
     /// Metrics of this model (checkpoint, heartbeat, leadership, failures).
     public let metrics: StoreProjectionMetrics
 
-    /// Creates a projector of `model`; `wakes` is signalled when the log may have grown.
+    /// Creates a projector of `model`; `wakes` is signalled when the log may have grown; `head`
+    /// tells how far the log is known to go (the memory model's checkpoint), for the lag metric.
     public init(
         model: any ReadModel,
         log: any EventLog,
@@ -36,8 +38,10 @@ public final class StoreProjector: Sendable {
         wakes: WakeSignal,
         pageSize: Int = 1000,
         pollInterval: Duration = .seconds(2),
+        head: @escaping @Sendable () -> Int64 = { 0 },
         logger: Logger
     ) {
+        self.head = head
         self.model = model
         self.log = log
         self.election = election
@@ -60,7 +64,7 @@ public final class StoreProjector: Sendable {
     public func catchUp() async throws -> Int64 {
         try await lock.withLock {
             let (checkpoint, applied) = try await project(after: try await model.checkpoint())
-            metrics.caughtUp(checkpoint: checkpoint, applied: applied)
+            metrics.caughtUp(checkpoint: checkpoint, applied: applied, lag: max(0, head() - checkpoint))
             return checkpoint
         }
     }
@@ -176,7 +180,7 @@ public final class StoreProjector: Sendable {
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
-                metrics.failed()
+                metrics.failed(lag: max(0, head() - ((try? await model.checkpoint()) ?? 0)))
                 logger.warning(
                     "read model catch-up failed, retrying",
                     metadata: ["readmodel": "\(model.name)", LogKey.error: "\(error)", "retry_in": "\(backoff)"]

@@ -91,14 +91,15 @@ public struct LedgerRuntime: Sendable {
             logger: logger
         )
         workers.append(RunService { try await projector.run() })
-        let storeProjectors = tiers.map { model in
+        let storeProjectors = tiers.map { store in
             StoreProjector(
-                model: model,
+                model: store,
                 log: log,
                 election: election,
                 sealer: sealer,
                 wakes: projector.advanced,
                 pollInterval: .milliseconds(configuration.eventLog.pollIntervalMs),
+                head: { model.checkpoint },
                 logger: logger
             )
         }

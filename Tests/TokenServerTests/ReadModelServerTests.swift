@@ -92,6 +92,9 @@ struct ReadModelServerTests {
                 #expect(await Self.eventually { await Self.leaders(of: store, among: replicas).count == 1 }, "\(store) has one leader")
             }
             let writer = try #require(await Self.leaders(of: "redis", among: replicas).first)
+            let (_, exported) = try await HTTP.request("GET", writer.baseURL + "/metrics")
+            #expect(exported.contains(#"tokenledger_projection_lag_events{readmodel="redis"} 0"#), "caught up: no lag")
+            #expect(exported.contains(#"tokenledger_projection_checkpoint{readmodel="mysql"}"#))
             let survivor = try #require(replicas.first { $0 !== writer })
             writer.kill()
             #expect(await Self.eventually { await Self.leaders(of: "redis", among: [survivor]).count == 1 }, "the survivor takes Redis over")
