@@ -26,8 +26,8 @@ final class RedisConnection: BlockingConnection, @unchecked Sendable {
     private let context: UnsafeMutablePointer<redisContext>
 
     /// Connects to `host:port` within `timeout` (also the timeout of every later call), then
-    /// authenticates and selects `database`.
-    init(host: String, port: Int, password: String?, database: Int, timeout: Duration) throws {
+    /// authenticates (as `user` when given) and selects `database`.
+    init(host: String, port: Int, user: String?, password: String?, database: Int, timeout: Duration) throws {
         let milliseconds = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let interval = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
         guard let context = redisConnectWithTimeout(host, Int32(port), interval) else {
@@ -41,7 +41,8 @@ final class RedisConnection: BlockingConnection, @unchecked Sendable {
         redisSetTimeout(context, interval)
         self.context = context
         if let password {
-            try check(command(["AUTH", password]))
+            // Redis 6 ACL users authenticate with a name; older servers with the password alone.
+            try check(command(user.map { ["AUTH", $0, password] } ?? ["AUTH", password]))
         }
         if database != 0 {
             try check(command(["SELECT", String(database)]))

@@ -19,7 +19,7 @@ public final class RedisReadModel: ReadModel {
     private let pool: BlockingPool<RedisConnection>
     private let node: String
 
-    /// Connects lazily to `url` (`redis://[:password@]host[:port][/db]`), with `timeout` on every
+    /// Connects lazily to `url` (`redis://[[user]:password@]host[:port][/db]`; no TLS), with `timeout` on every
     /// call and up to `poolSize` connections. `node` is recorded in the checkpoint hash.
     public init(url: String, node: String, timeout: Duration = .seconds(2), poolSize: Int = 4) throws {
         let parsed = try StoreURL(url, scheme: "redis")
@@ -29,7 +29,7 @@ public final class RedisReadModel: ReadModel {
         }
         self.node = node
         pool = BlockingPool(size: poolSize) {
-            try RedisConnection(host: parsed.host, port: port, password: parsed.password, database: database, timeout: timeout)
+            try RedisConnection(host: parsed.host, port: port, user: parsed.user, password: parsed.password, database: database, timeout: timeout)
         }
     }
 

@@ -74,3 +74,25 @@ struct ReadModelConformanceTests {
         #expect(ContinuousClock.now - started < .seconds(10))
     }
 }
+
+/// Redis users of the ACL (Redis 6+): the URL's user and password authenticate.
+@Suite(.serialized)
+struct RedisAuthenticationTests {
+    @Test func aUserAndPasswordInTheURLAuthenticateAndAWrongOneIsAClearError() async throws {
+        let port = try Stores.port("redis")
+        try StoreProjectorTests.redisCLI(["ACL", "SETUSER", "ledger", "on", ">s3cret:@", "~*", "+@all"])
+        let model = try await Stores.model("redis", url: "redis://ledger:s3cret%3A%40@127.0.0.1:\(port)/0")
+        let stream = try Stores.stream("acl")
+        let checkpoint = try await model.checkpoint()
+        try await model.apply([ReadModelRow(stream: stream, token: "t", expiresAt: Date().addingTimeInterval(60), position: checkpoint + 1)], checkpoint: checkpoint + 1)
+        #expect(try await model.row(of: stream).row?.token == "t")
+        try await model.reset()
+
+        let wrong = try await Stores.model("redis", url: "redis://ledger:nope@127.0.0.1:\(port)/0")
+        await #expect {
+            _ = try await wrong.checkpoint()
+        } throws: { error in
+            (error as? LedgerError)?.code == .storeUnavailable && "\(error)".contains("WRONGPASS") && !"\(error)".contains("nope")
+        }
+    }
+}
