@@ -30,7 +30,8 @@ public struct LedgerRuntime: Sendable {
     public let shutdown: @Sendable () async -> Void
     /// The projectors of the shared read models (Redis, MySQL, MongoDB) configured.
     public let storeProjectors: [StoreProjector]
-    /// Checks that every shared read model answers and has its tables/indexes.
+    /// Checks that every shared read model answers and has its tables/indexes, after applying
+    /// the log's migrations (idempotent), for commands that read the log and write the stores.
     public let prepareReadModels: @Sendable () async throws -> Void
 
     /// Opens the configured log and builds the ledger over it.
@@ -127,8 +128,12 @@ public struct LedgerRuntime: Sendable {
         }
         let apps = configuration.apps
         let migrateLog = migrate
-        let prepareReadModels: @Sendable () async throws -> Void = {
+        let prepareStores: @Sendable () async throws -> Void = {
             for store in stores { try await store.prepare() }
+        }
+        let prepareReadModels: @Sendable () async throws -> Void = {
+            try await migrateLog()
+            try await prepareStores()
         }
         let registerApps: @Sendable () async throws -> Void = {
             try await projector.catchUp()
@@ -147,7 +152,7 @@ public struct LedgerRuntime: Sendable {
         }
         let prepare: @Sendable () async throws -> Void = {
             try await migrateLog()
-            try await prepareReadModels()
+            try await prepareStores()
             if tiers.isEmpty { try await registerApps() }
         }
         return LedgerRuntime(
@@ -206,7 +211,12 @@ struct RunService: Service {
     let body: @Sendable () async throws -> Void
     init(_ body: @escaping @Sendable () async throws -> Void) { self.body = body }
     func run() async throws {
-        try await cancelWhenGracefulShutdown { try await body() }
+        do {
+            try await cancelWhenGracefulShutdown { try await body() }
+        } catch is CancellationError {
+            // Cancelled by the graceful shutdown (or by the group): a clean stop, not a failure,
+            // so that SIGTERM exits 0 whichever loop noticed the cancellation first.
+        }
     }
 }
 

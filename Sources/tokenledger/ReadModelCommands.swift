@@ -74,6 +74,7 @@ struct Verify: AsyncParsableCommand {
         let differences: [ReadModelDifference]
         do {
             differences = try await Runtime.collect(runtime.connections) {
+                try await runtime.prepareReadModels()
                 var found: [ReadModelDifference] = []
                 for projector in chosen {
                     let these = try await projector.verify(wait: wait)

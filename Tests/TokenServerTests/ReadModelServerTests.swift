@@ -107,6 +107,7 @@ struct ReadModelServerTests {
             #expect(try await Self.eventually { try Self.mysqlToken(project: project, appid: "wx.rm:1") == second })
             let after = try Command.run(["verify"], folder: folder, environment: environment)
             #expect(after.status == 0, "\(after.output)")
+            #expect(survivor.stop() == 0, "SIGTERM with stores configured drains and exits 0")
         }
     }
 
