@@ -2,6 +2,7 @@
 # Starts and stops the servers the tests need, on loopback ports, in a temporary folder.
 #   tools/services.sh start [postgres] [redis] [mariadb] [mongo]   (default: postgres)
 #   tools/services.sh stop
+#   tools/services.sh kill redis|mariadb|mongo   (SIGKILL, data folder kept; `start` brings it back)
 #   tools/services.sh env       (prints the export lines of what runs)
 # Only what this script started is stopped; nothing is started through systemd.
 set -euo pipefail
@@ -61,6 +62,17 @@ stop_postgres() {
     fi
 }
 
+# Runs a server without the file descriptors this script inherited beyond 0-2, so that a caller
+# watching a pipe (a test harness) does not wait for a daemon that happens to hold it.
+detached() {
+    local fd
+    for fd in /proc/$BASHPID/fd/*; do
+        fd=${fd##*/}
+        [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
+    done
+    exec "$@"
+}
+
 # A port already answering, but not with a server of this folder: refuse rather than use a stranger's.
 port_free() { # service, port
     if bash -c "exec 3<>/dev/tcp/127.0.0.1/$2" 2>/dev/null; then
@@ -78,8 +90,8 @@ start_redis() {
     port_free Redis "$REDIS_PORT"
     mkdir -p "$DIR/redis"
     echo "$REDIS_PORT" > "$DIR/redis/port"
-    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --daemonize yes \
-        --dir "$DIR/redis" --pidfile "$DIR/redis/redis.pid" --logfile "$DIR/redis/redis.log"
+    (detached redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --daemonize yes \
+        --dir "$DIR/redis" --pidfile "$DIR/redis/redis.pid" --logfile "$DIR/redis/redis.log")
     wait_for Redis redis-cli -p "$REDIS_PORT" ping
 }
 
@@ -100,9 +112,9 @@ start_mariadb() {
             --auth-root-authentication-method=normal --skip-test-db >/dev/null
     fi
     # Flushes off: throw-away test data.
-    nohup mariadbd --no-defaults --user=root --datadir="$DIR/mysql/data" --bind-address=127.0.0.1 --port="$MYSQL_PORT" \
+    (detached mariadbd --no-defaults --user=root --datadir="$DIR/mysql/data" --bind-address=127.0.0.1 --port="$MYSQL_PORT" \
         --socket="$DIR/mysql/mysqld.sock" --pid-file="$DIR/mysql/mysqld.pid" --log-error="$DIR/mysql/error.log" \
-        --skip-log-bin --innodb-buffer-pool-size=64M --innodb-flush-log-at-trx-commit=0 >/dev/null 2>&1 &
+        --skip-log-bin --innodb-buffer-pool-size=64M --innodb-flush-log-at-trx-commit=0 >/dev/null 2>&1 </dev/null) &
     wait_for MariaDB mysql_admin "$MYSQL_PORT" ping
     mariadb --no-defaults -uroot -h127.0.0.1 -P"$MYSQL_PORT" --protocol=tcp -e 'CREATE DATABASE IF NOT EXISTS tokenledger'
 }
@@ -124,8 +136,8 @@ start_mongo() {
     port_free "the MongoDB-protocol server" "$MONGO_PORT"
     mkdir -p "$DIR/mongo/data"
     echo "$MONGO_PORT" > "$DIR/mongo/port"
-    nohup "$MONGO_VENV/bin/secantusd-py" --host 127.0.0.1 --port "$MONGO_PORT" --storage-path "$DIR/mongo/data" \
-        --log-level WARNING >"$DIR/mongo/server.log" 2>&1 &
+    (detached "$MONGO_VENV/bin/secantusd-py" --host 127.0.0.1 --port "$MONGO_PORT" --storage-path "$DIR/mongo/data" \
+        --log-level WARNING >"$DIR/mongo/server.log" 2>&1 </dev/null) &
     echo $! > "$DIR/mongo/pid"
     wait_for "the MongoDB-protocol server" bash -c "exec 3<>/dev/tcp/127.0.0.1/$MONGO_PORT"
     sleep 1
@@ -170,6 +182,19 @@ case "$command" in
         done
         write_env
         cat "$DIR/services.env"
+        ;;
+    kill)
+        for service in "$@"; do
+            case "$service" in
+                redis) pidfile="$DIR/redis/redis.pid"; port=$(saved_port redis "$REDIS_PORT") ;;
+                mariadb) pidfile="$DIR/mysql/mysqld.pid"; port=$(saved_port mysql "$MYSQL_PORT") ;;
+                mongo) pidfile="$DIR/mongo/pid"; port=$(saved_port mongo "$MONGO_PORT") ;;
+                *) echo "kill: redis, mariadb or mongo, not '$service'" >&2; exit 2 ;;
+            esac
+            [ -f "$pidfile" ] && kill -9 "$(cat "$pidfile")" 2>/dev/null || true
+            rm -f "$pidfile"
+            for _ in $(seq 1 100); do bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null || break; sleep 0.1; done
+        done
         ;;
     stop)
         stop_mongo
