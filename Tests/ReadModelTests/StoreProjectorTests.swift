@@ -37,25 +37,41 @@ struct StoreProjectorTests {
         return head
     }
 
+    /// Streams with a first token each, the model emptied, and a running projector that has
+    /// projected them (the caller cancels `running`).
+    static func following(
+        _ model: any ReadModel,
+        _ log: PostgresEventLog,
+        tag: String,
+        count: Int
+    ) async throws -> (streams: [StreamID], projector: StoreProjector, running: Task<Void, any Error>) {
+        try await model.reset()
+        let streams = try (0..<count).map { try Stores.stream("\(tag)\($0)") }
+        for (index, stream) in streams.enumerated() { try await Stores.issue(log, stream, token: "before-\(index)") }
+        let projector = Self.projector(model, log)
+        let running = Task { try await projector.run() }
+        let head = try await Self.head(log)
+        #expect(await Self.eventually { (try? await model.checkpoint()) ?? 0 >= head })
+        return (streams, projector, running)
+    }
+
+    /// What the log takes while a store is away: a new token for every stream, then the first one revoked.
+    static func keepAppending(_ log: any EventLog, _ streams: [StreamID]) async throws {
+        for (index, stream) in streams.enumerated() { try await Stores.issue(log, stream, token: "during-\(index)") }
+        try await Stores.revoke(log, streams[0])
+    }
+
     @Test(.timeLimit(.minutes(2)), arguments: Stores.names)
     func aStoreThatGoesDownCatchesUpFromItsCheckpointWithNothingLost(_ name: String) async throws {
         let proxy = try TCPProxy(to: try Stores.port(name))
         let model = try await Stores.model(name, url: try Stores.url(name, port: proxy.port), timeout: .milliseconds(500))
         try await Stores.withLog { log in
             if let mysql = model as? any Migrating { try await mysql.migrate() }
-            try await model.reset()
-            let streams = try (0..<4).map { try Stores.stream("o\($0)") }
-            for (index, stream) in streams.enumerated() { try await Stores.issue(log, stream, token: "before-\(index)") }
-            let projector = Self.projector(model, log)
-            let running = Task { try await projector.run() }
+            let (streams, projector, running) = try await Self.following(model, log, tag: "o", count: 4)
             defer { running.cancel() }
-            let head = try await Self.head(log)
-            #expect(await Self.eventually { (try? await model.checkpoint()) ?? 0 >= head })
 
             proxy.cut()
-            // The log keeps taking events while the store is away: new tokens, a revocation.
-            for (index, stream) in streams.enumerated() { try await Stores.issue(log, stream, token: "during-\(index)") }
-            try await Stores.revoke(log, streams[0])
+            try await Self.keepAppending(log, streams)
             try await Task.sleep(for: .milliseconds(600))
             await #expect(throws: LedgerError.self) { _ = try await model.checkpoint() }
             proxy.restore()
@@ -96,19 +112,12 @@ struct StoreProjectorTests {
         let service = name == "mysql" ? "mariadb" : name
         let model = try await Stores.model(name, timeout: .milliseconds(500))
         try await Stores.withLog { log in
-            try await model.reset()
-            let streams = try (0..<3).map { try Stores.stream("k\($0)") }
-            for (index, stream) in streams.enumerated() { try await Stores.issue(log, stream, token: "before-\(index)") }
-            let projector = Self.projector(model, log)
-            let running = Task { try await projector.run() }
+            let (streams, projector, running) = try await Self.following(model, log, tag: "k", count: 3)
             defer { running.cancel() }
-            let head = try await Self.head(log)
-            #expect(await Self.eventually { (try? await model.checkpoint()) ?? 0 >= head })
 
             // The server process dies (SIGKILL); the log keeps taking events meanwhile.
             try Self.services(["kill", service])
-            for (index, stream) in streams.enumerated() { try await Stores.issue(log, stream, token: "during-\(index)") }
-            try await Stores.revoke(log, streams[0])
+            try await Self.keepAppending(log, streams)
             await #expect(throws: LedgerError.self) { _ = try await model.checkpoint() }
             try Self.services(["start", service])
 
