@@ -26,7 +26,7 @@ final class MongoConnection: BlockingConnection, @unchecked Sendable {
             throw MongoFailure(description: "mongo.url is not a MongoDB connection string: \(Self.message(error))")
         }
         defer { mongoc_uri_destroy(uri) }
-        let milliseconds = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(timeout.milliseconds)
         for option in ["connecttimeoutms", "serverselectiontimeoutms", "sockettimeoutms"]
         where !url.lowercased().contains(option) {
             mongoc_uri_set_option_as_int32(uri, option, milliseconds)

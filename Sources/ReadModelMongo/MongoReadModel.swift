@@ -20,11 +20,11 @@ public final class MongoReadModel: ReadModel {
             throw StoreURLError(text: url, reason: "expected mongodb://host[:port]/database")
         }
         self.node = node
-        pool = BlockingPool(size: poolSize) { try MongoConnection(url: url, timeout: timeout) }
+        pool = BlockingPool(size: poolSize, store: "MongoDB") { try MongoConnection(url: url, timeout: timeout) }
     }
 
     /// Creates the indexes if they are missing (idempotent).
-    public func migrate() async throws {
+    public func prepare() async throws {
         try await call("create its indexes") { connection in
             _ = try connection.command(
                 """
@@ -93,7 +93,6 @@ public final class MongoReadModel: ReadModel {
         }
     }
 
-    /// Stops the pool's threads.
     public func shutdown() async {
         await pool.shutdown()
     }
@@ -109,9 +108,8 @@ public final class MongoReadModel: ReadModel {
         ]
         let update: String
         if let token = row.token, let expiresAt = row.expiresAt {
-            let milliseconds = Int64((expiresAt.timeIntervalSince1970 * 1000).rounded())
             fields.append(#""token": \#(MongoConnection.quoted(token))"#)
-            fields.append(#""expires_at": {"$date": {"$numberLong": "\#(milliseconds)"}}"#)
+            fields.append(#""expires_at": {"$date": {"$numberLong": "\#(expiresAt.unixMilliseconds)"}}"#)
             update = #"{"$set": {\#(fields.joined(separator: ", "))}}"#
         } else {
             update = #"{"$set": {\#(fields.joined(separator: ", "))}, "$unset": {"token": "", "expires_at": ""}}"#
@@ -157,10 +155,6 @@ public final class MongoReadModel: ReadModel {
     }
 
     private func call<T: Sendable>(_ what: String, _ body: @escaping @Sendable (MongoConnection) throws -> T) async throws -> T {
-        do {
-            return try await pool.withConnection(body)
-        } catch let error as MongoFailure {
-            throw LedgerError(.storeUnavailable, "the MongoDB read model could not \(what): \(error.description)")
-        }
+        try await pool.withConnection(what, body)
     }
 }

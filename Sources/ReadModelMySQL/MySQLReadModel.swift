@@ -17,7 +17,7 @@ public final class MySQLReadModel: ReadModel {
             throw StoreURLError(text: url, reason: "the path must name the database, e.g. mysql://user@host:3306/tokenledger")
         }
         self.node = node
-        pool = BlockingPool(size: poolSize) {
+        pool = BlockingPool(size: poolSize, store: "MySQL") {
             try MySQLConnection(
                 host: parsed.host,
                 port: parsed.port ?? 3306,
@@ -30,7 +30,7 @@ public final class MySQLReadModel: ReadModel {
     }
 
     /// Creates the tables if they are missing (idempotent; every replica may run it at start).
-    public func migrate() async throws {
+    public func prepare() async throws {
         let statements = String(decoding: PackageResources._01_current_tokens_sql, as: UTF8.self)
             .components(separatedBy: ";")
             .map { $0.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("--") }.joined(separator: "\n") }
@@ -55,7 +55,7 @@ public final class MySQLReadModel: ReadModel {
                 if !rows.isEmpty {
                     let values = rows.map { row -> String in
                         let token = row.token.map(connection.literal) ?? "NULL"
-                        let expiresAt = row.expiresAt.map { "FROM_UNIXTIME(\(Self.milliseconds($0)) / 1000)" } ?? "NULL"
+                        let expiresAt = row.expiresAt.map { "FROM_UNIXTIME(\($0.unixMilliseconds) / 1000)" } ?? "NULL"
                         return "(\(connection.literal(row.stream.project)), \(connection.literal(row.stream.platform)), "
                             + "\(connection.literal(row.stream.appid)), \(token), \(expiresAt), \(row.position))"
                     }
@@ -127,7 +127,6 @@ public final class MySQLReadModel: ReadModel {
         }
     }
 
-    /// Stops the pool's threads.
     public func shutdown() async {
         await pool.shutdown()
     }
@@ -148,15 +147,7 @@ public final class MySQLReadModel: ReadModel {
         return ReadModelRow(stream: stream, token: token, expiresAt: Date(timeIntervalSince1970: milliseconds / 1000), position: position)
     }
 
-    private static func milliseconds(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1000).rounded())
-    }
-
     private func call<T: Sendable>(_ what: String, _ body: @escaping @Sendable (MySQLConnection) throws -> T) async throws -> T {
-        do {
-            return try await pool.withConnection(body)
-        } catch let error as MySQLFailure {
-            throw LedgerError(.storeUnavailable, "the MySQL read model could not \(what): \(error.description)")
-        }
+        try await pool.withConnection(what, body)
     }
 }

@@ -28,7 +28,7 @@ final class RedisConnection: BlockingConnection, @unchecked Sendable {
     /// Connects to `host:port` within `timeout` (also the timeout of every later call), then
     /// authenticates (as `user` when given) and selects `database`.
     init(host: String, port: Int, user: String?, password: String?, database: Int, timeout: Duration) throws {
-        let milliseconds = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int(timeout.milliseconds)
         let interval = timeval(tv_sec: milliseconds / 1000, tv_usec: (milliseconds % 1000) * 1000)
         guard let context = redisConnectWithTimeout(host, Int32(port), interval) else {
             throw RedisFailure(description: "cannot allocate a Redis connection")

@@ -28,7 +28,7 @@ public final class RedisReadModel: ReadModel {
             throw StoreURLError(text: url, reason: "the path must be a database number")
         }
         self.node = node
-        pool = BlockingPool(size: poolSize) {
+        pool = BlockingPool(size: poolSize, store: "Redis") {
             try RedisConnection(host: parsed.host, port: port, user: parsed.user, password: parsed.password, database: database, timeout: timeout)
         }
     }
@@ -52,7 +52,7 @@ public final class RedisReadModel: ReadModel {
         for row in rows {
             arguments += [row.stream.description, String(row.position)]
             if let token = row.token, let expiresAt = row.expiresAt {
-                arguments += ["t", token, Self.iso8601(expiresAt), String(Self.milliseconds(expiresAt))]
+                arguments += ["t", token, Self.iso8601(expiresAt), String(expiresAt.unixMilliseconds)]
             } else {
                 arguments += ["r", "", "", ""]
             }
@@ -96,17 +96,17 @@ public final class RedisReadModel: ReadModel {
         }
     }
 
-    /// Stops the pool's threads.
     public func shutdown() async {
         await pool.shutdown()
     }
 
+    /// Connecting is lazy: reading the checkpoint proves the server answers.
+    public func prepare() async throws {
+        _ = try await checkpoint()
+    }
+
     private func call<T: Sendable>(_ what: String, _ body: @escaping @Sendable (RedisConnection) throws -> T) async throws -> T {
-        do {
-            return try await pool.withConnection(body)
-        } catch let error as RedisFailure {
-            throw LedgerError(.storeUnavailable, "the Redis read model could not \(what): \(error.description)")
-        }
+        try await pool.withConnection(what, body)
     }
 
     /// Every key of a stream, in batches (SCAN: never blocks the server like KEYS would).
@@ -152,10 +152,6 @@ public final class RedisReadModel: ReadModel {
 
     private static func position(_ reply: RedisReply) -> Int64 {
         reply.text.flatMap { Int64($0) } ?? 0
-    }
-
-    static func milliseconds(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1000).rounded())
     }
 
     private static func iso8601(_ date: Date) -> String {

@@ -1,6 +1,7 @@
-import Foundation
+public import Foundation
 import NIOPosix
 import Synchronization
+import TokenLedger
 
 /// A connection of a blocking C client, used by one thread at a time; closed when released.
 public protocol BlockingConnection: AnyObject, Sendable {}
@@ -12,21 +13,31 @@ public final class BlockingPool<Connection: BlockingConnection>: Sendable {
     private let threads: NIOThreadPool
     private let idle = Mutex<[Connection]>([])
     private let connect: @Sendable () throws -> Connection
+    private let store: String
 
-    /// A pool of up to `size` connections made by `connect` (which should bound its own wait).
-    public init(size: Int, connect: @escaping @Sendable () throws -> Connection) {
+    /// A pool of up to `size` connections to `store` (its name in errors: `Redis`, `MySQL`, …)
+    /// made by `connect` (which should bound its own wait).
+    public init(size: Int, store: String, connect: @escaping @Sendable () throws -> Connection) {
         threads = NIOThreadPool(numberOfThreads: max(1, size))
         threads.start()
+        self.store = store
         self.connect = connect
     }
 
-    /// Runs `body` with a connection on a pool thread. A connection that threw is not reused.
-    public func withConnection<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
-        try await threads.runIfActive {
-            let connection = try self.idle.withLock { $0.popLast() } ?? self.connect()
-            let value = try body(connection)
-            self.idle.withLock { $0.append(connection) }
-            return value
+    /// Runs `body` with a connection on a pool thread. A connection that threw is not reused, and
+    /// the error becomes `LedgerError(.storeUnavailable)` saying what could not be done.
+    public func withConnection<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        do {
+            return try await threads.runIfActive {
+                let connection = try self.idle.withLock { $0.popLast() } ?? self.connect()
+                let value = try body(connection)
+                self.idle.withLock { $0.append(connection) }
+                return value
+            }
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError(.storeUnavailable, "the \(store) read model could not \(what): \(error)")
         }
     }
 
@@ -91,4 +102,14 @@ public struct StoreURLError: Error, CustomStringConvertible {
     }
 
     public var description: String { "'\(text)': \(reason)" }
+}
+
+extension Date {
+    /// Milliseconds since 1970, rounded: how the stores keep expiry times.
+    public var unixMilliseconds: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+}
+
+extension Duration {
+    /// Whole milliseconds, for the C clients' timeout options.
+    public var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
 }

@@ -61,6 +61,10 @@ public protocol ReadModel: Sendable {
     func snapshot() async throws -> ReadModelSnapshot
     /// Removes every row and the checkpoint (the start of a replay from zero).
     func reset() async throws
+    /// Checks that the store answers and creates its tables or indexes if missing (idempotent).
+    func prepare() async throws
+    /// Releases the connections and their threads.
+    func shutdown() async
 }
 
 extension ReadModelRow {

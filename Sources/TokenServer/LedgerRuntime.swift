@@ -56,7 +56,7 @@ public struct LedgerRuntime: Sendable {
                 do {
                     try await postgres.migrate()
                 } catch {
-                    throw ConfigurationFailure(message: "cannot reach PostgreSQL at \(EventLogURL.redacted(url)): \(error)")
+                    throw ConfigurationFailure(message: "cannot reach PostgreSQL at \(StoreURL.redacted(url)): \(error)")
                 }
             }
             log = postgres
@@ -66,7 +66,7 @@ public struct LedgerRuntime: Sendable {
             shutdown = { try? await sqlite.close() }
             log = sqlite
         } else {
-            throw ConfigurationFailure(message: "eventlog.url must start with postgres:// or sqlite:, is '\(EventLogURL.redacted(url))'")
+            throw ConfigurationFailure(message: "eventlog.url must start with postgres:// or sqlite:, is '\(StoreURL.redacted(url))'")
         }
         let model = MemoryReadModel(sealer: sealer)
         let projector = Projector(log: log, model: model, pollInterval: .milliseconds(configuration.eventLog.pollIntervalMs), logger: logger)
@@ -109,7 +109,7 @@ public struct LedgerRuntime: Sendable {
         }
         let previousShutdown = shutdown
         shutdown = {
-            for store in stores { await store.shutdown() }
+            for store in stores { await store.model.shutdown() }
             await previousShutdown()
         }
         let refresh = configuration.refresh
@@ -129,7 +129,7 @@ public struct LedgerRuntime: Sendable {
         let apps = configuration.apps
         let migrateLog = migrate
         let prepareStores: @Sendable () async throws -> Void = {
-            for store in stores { try await store.prepare() }
+            for store in stores { try await ReadModels.prepare(store.model, url: store.url) }
         }
         let prepareReadModels: @Sendable () async throws -> Void = {
             try await migrateLog()
@@ -168,27 +168,17 @@ public struct LedgerRuntime: Sendable {
     }
 }
 
-/// The shared read models a configuration names, opened (connections are made on first use).
-struct ReadModels {
-    let model: any ReadModel
-    let url: String
-    let check: @Sendable () async throws -> Void
-    let shutdown: @Sendable () async -> Void
-
-    static func open(_ settings: ServerConfiguration.ReadModelSettings, node: String) throws -> [ReadModels] {
+/// The shared read models a configuration names, opened (connections are made on first use),
+/// with the URL each came from.
+enum ReadModels {
+    static func open(_ settings: ServerConfiguration.ReadModelSettings, node: String) throws -> [(model: any ReadModel, url: String)] {
         let timeout = Duration.milliseconds(settings.timeoutMs)
         return try settings.selected().map { name, url in
             do {
                 switch name {
-                case "redis":
-                    let redis = try RedisReadModel(url: url, node: node, timeout: timeout)
-                    return ReadModels(model: redis, url: url, check: { _ = try await redis.checkpoint() }, shutdown: { await redis.shutdown() })
-                case "mysql":
-                    let mysql = try MySQLReadModel(url: url, node: node, timeout: timeout)
-                    return ReadModels(model: mysql, url: url, check: { try await mysql.migrate() }, shutdown: { await mysql.shutdown() })
-                default:
-                    let mongo = try MongoReadModel(url: url, node: node, timeout: timeout)
-                    return ReadModels(model: mongo, url: url, check: { try await mongo.migrate() }, shutdown: { await mongo.shutdown() })
+                case "redis": return (try RedisReadModel(url: url, node: node, timeout: timeout), url)
+                case "mysql": return (try MySQLReadModel(url: url, node: node, timeout: timeout), url)
+                default: return (try MongoReadModel(url: url, node: node, timeout: timeout), url)
                 }
             } catch let error as StoreURLError {
                 throw ConfigurationFailure(message: "\(name).url \(error)")
@@ -197,9 +187,9 @@ struct ReadModels {
     }
 
     /// Makes sure the store answers (and has its tables), or says plainly which one does not.
-    func prepare() async throws {
+    static func prepare(_ model: any ReadModel, url: String) async throws {
         do {
-            try await check()
+            try await model.prepare()
         } catch {
             throw ConfigurationFailure(message: "the \(model.name) read model at \(StoreURL.redacted(url)) cannot be used: \(error)")
         }
@@ -217,14 +207,5 @@ struct RunService: Service {
             // Cancelled by the graceful shutdown (or by the group): a clean stop, not a failure,
             // so that SIGTERM exits 0 whichever loop noticed the cancellation first.
         }
-    }
-}
-
-/// Hides the password of a log URL in messages.
-enum EventLogURL {
-    static func redacted(_ url: String) -> String {
-        guard var components = URLComponents(string: url), components.password != nil else { return url }
-        components.password = "***"
-        return components.string ?? url
     }
 }

@@ -84,8 +84,7 @@ struct ReplayBench: AsyncParsableCommand {
                     pageSize: page,
                     logger: logger
                 )
-                if let mysql = model as? MySQLReadModel { try await mysql.migrate() }
-                if let mongo = model as? MongoReadModel { try await mongo.migrate() }
+                try await model.prepare()
                 let started = ContinuousClock.now
                 let checkpoint = try await projector.replay(from: nil)
                 let seconds = (ContinuousClock.now - started) / .seconds(1)

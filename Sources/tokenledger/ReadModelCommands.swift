@@ -73,7 +73,7 @@ struct Verify: AsyncParsableCommand {
         let wait = Duration.milliseconds(Int(self.wait * 1000))
         let differences: [ReadModelDifference]
         do {
-            differences = try await Runtime.collect(runtime.connections) {
+            differences = try await Runtime.withServices(runtime.connections) {
                 try await runtime.prepareReadModels()
                 var found: [ReadModelDifference] = []
                 for projector in chosen {

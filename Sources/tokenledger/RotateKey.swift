@@ -55,7 +55,7 @@ struct RotateKey: AsyncParsableCommand {
             let runtime = try await LedgerRuntime.make(configuration, logger: logger)
             let outcome: (resealed: [StreamID], unreadable: [StreamID])
             do {
-                outcome = try await Runtime.collect(runtime.connections) {
+                outcome = try await Runtime.withServices(runtime.connections) {
                     try await runtime.ledger.resealCredentials(context: CallContext(actor: "rotate-key"))
                 }
             } catch {

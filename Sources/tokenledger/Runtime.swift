@@ -3,7 +3,6 @@ import Foundation
 import LedgerPostgres
 import Logging
 import ServiceLifecycle
-import Synchronization
 import TokenServer
 
 /// What the subcommands share: configuration, logging, running services around a body, failing clearly.
@@ -36,35 +35,22 @@ enum Runtime {
         }
     }
 
-    static func withServices(_ services: [any Service], _ body: @Sendable () async throws -> Void) async throws {
+    /// Runs `body` while `services` run, and returns its value.
+    static func withServices<T: Sendable>(_ services: [any Service], _ body: @Sendable () async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for service in services {
                 group.addTask { try await service.run() }
             }
+            let value: T
             do {
-                try await body()
+                value = try await body()
             } catch {
                 group.cancelAll()
                 throw error
             }
             group.cancelAll()
             try? await group.waitForAll()
+            return value
         }
     }
-
-    /// Runs `body` while `services` run, and returns its value.
-    static func collect<T: Sendable>(_ services: [any Service], _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        let box = ResultBox<T>()
-        try await withServices(services) {
-            let value = try await body()
-            box.value.withLock { $0 = value }
-        }
-        guard let value = box.value.withLock({ $0 }) else { throw CancellationError() }
-        return value
-    }
-}
-
-/// Carries a value out of a `@Sendable` closure.
-final class ResultBox<T: Sendable>: Sendable {
-    let value = Mutex<T?>(nil)
 }

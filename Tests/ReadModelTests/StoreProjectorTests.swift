@@ -66,7 +66,7 @@ struct StoreProjectorTests {
         let proxy = try TCPProxy(to: try Stores.port(name))
         let model = try await Stores.model(name, url: try Stores.url(name, port: proxy.port), timeout: .milliseconds(500))
         try await Stores.withLog { log in
-            if let mysql = model as? any Migrating { try await mysql.migrate() }
+            try await model.prepare()
             let (streams, projector, running) = try await Self.following(model, log, tag: "o", count: 4)
             defer { running.cancel() }
 

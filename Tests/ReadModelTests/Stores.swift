@@ -20,22 +20,18 @@ enum Stores {
         return url
     }
 
-    /// A model of `name` over `url` (the test server's by default), tables and indexes made.
+    /// A model of `name` over `url`; over the test server's by default, prepared (tables and indexes made).
     static func model(_ name: String, url: String? = nil, node: String = "test", timeout: Duration = .seconds(2)) async throws -> any ReadModel {
-        let migrate = url == nil
+        let prepare = url == nil
         let url = try url ?? Self.url(name)
+        let model: any ReadModel
         switch name {
-        case "redis":
-            return try RedisReadModel(url: url, node: node, timeout: timeout)
-        case "mysql":
-            let model = try MySQLReadModel(url: url, node: node, timeout: timeout)
-            if migrate { try await model.migrate() }
-            return model
-        default:
-            let model = try MongoReadModel(url: url, node: node, timeout: timeout)
-            if migrate { try await model.migrate() }
-            return model
+        case "redis": model = try RedisReadModel(url: url, node: node, timeout: timeout)
+        case "mysql": model = try MySQLReadModel(url: url, node: node, timeout: timeout)
+        default: model = try MongoReadModel(url: url, node: node, timeout: timeout)
         }
+        if prepare { try await model.prepare() }
+        return model
     }
 
     /// The test URL of `name` with its port replaced (to go through a proxy).
@@ -90,10 +86,3 @@ enum Stores {
     }
 }
 
-/// The models that create tables or indexes.
-protocol Migrating {
-    func migrate() async throws
-}
-
-extension MySQLReadModel: Migrating {}
-extension MongoReadModel: Migrating {}
