@@ -163,7 +163,7 @@ let package = Package(
         ),
         .target(
             name: "LedgerTestSupport",
-            dependencies: ["TokenLedger"],
+            dependencies: ["TokenLedger", .product(name: "Logging", package: "swift-log")],
             swiftSettings: upcoming
         ),
         .executableTarget(
@@ -184,7 +184,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenLedgerTests",
-            dependencies: ["TokenLedger", "LedgerTestSupport"],
+            dependencies: ["TokenLedger", "LedgerTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: upcoming
         ),
         .testTarget(

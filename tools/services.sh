@@ -2,7 +2,7 @@
 # Starts and stops the servers the tests need, on loopback ports, in a temporary folder.
 #   tools/services.sh start [postgres] [redis] [mariadb] [mongo]   (default: postgres)
 #   tools/services.sh stop
-#   tools/services.sh kill redis|mariadb|mongo   (SIGKILL, data folder kept; `start` brings it back)
+#   tools/services.sh kill postgres|redis|mariadb|mongo   (SIGKILL; PostgreSQL: fast stop; data folder kept; `start` brings it back)
 #   tools/services.sh env       (prints the export lines of what runs)
 # Only what this script started is stopped; nothing is started through systemd.
 set -euo pipefail
@@ -50,9 +50,11 @@ start_postgres() {
         runuser -u postgres -- "$PG_BIN/initdb" -D "$DIR/pg/data" -U postgres -A trust -E UTF8 --no-locale >/dev/null
     fi
     # fsync off: these are throw-away test data; max_connections covers several replicas per test.
-    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$DIR/pg/data" -l "$DIR/pg/server.log" -w \
+    # In a subshell without inherited descriptors: the postmaster outlives pg_ctl, and a caller
+    # (a test restarting PostgreSQL) must not wait on a descriptor it would hold.
+    ( detached runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$DIR/pg/data" -l "$DIR/pg/server.log" -w \
         -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$DIR/pg -c max_connections=300 -c fsync=off" \
-        start >/dev/null
+        start >/dev/null )
     wait_for PostgreSQL "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$PG_PORT"
 }
 
@@ -186,10 +188,12 @@ case "$command" in
     kill)
         for service in "$@"; do
             case "$service" in
+                # PostgreSQL is stopped (fast shutdown), not SIGKILLed: its data is what the tests check.
+                postgres) stop_postgres; continue ;;
                 redis) pidfile="$DIR/redis/redis.pid"; port=$(saved_port redis "$REDIS_PORT") ;;
                 mariadb) pidfile="$DIR/mysql/mysqld.pid"; port=$(saved_port mysql "$MYSQL_PORT") ;;
                 mongo) pidfile="$DIR/mongo/pid"; port=$(saved_port mongo "$MONGO_PORT") ;;
-                *) echo "kill: redis, mariadb or mongo, not '$service'" >&2; exit 2 ;;
+                *) echo "kill: postgres, redis, mariadb or mongo, not '$service'" >&2; exit 2 ;;
             esac
             [ -f "$pidfile" ] && kill -9 "$(cat "$pidfile")" 2>/dev/null || true
             rm -f "$pidfile"

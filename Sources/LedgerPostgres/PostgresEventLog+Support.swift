@@ -72,15 +72,49 @@ extension PostgresEventLog {
     }
 
     func withinTimeout<T: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: self.timeout)
-                throw LedgerError(.storeUnavailable, "the event log (PostgreSQL) did not answer \(what) within \(self.timeout)")
+        let timeout = self.timeout
+        return try await Deadline.run(
+            within: timeout,
+            onTimeout: { LedgerError(.storeUnavailable, "the event log (PostgreSQL) did not answer \(what) within \(timeout)") },
+            body
+        )
+    }
+
+    /// A connection of its own (a lock's, the listener's, a leader's), made within `timeout`. One
+    /// that completes after its deadline (a server that paused, then answered) is closed, not leaked.
+    func connectDedicated(_ what: String, id: Int) async throws -> PostgresConnection {
+        try await guarded(what) {
+            let connection = try await PostgresConnection.connect(configuration: self.dedicatedConfiguration, id: id, logger: self.logger)
+            if Task.isCancelled {
+                try? await connection.close()
+                throw CancellationError()
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw CancellationError() }
-            return first
+            return connection
+        }
+    }
+
+    /// Runs `body` on `connection` within `duration`; past it, closes the connection (a query
+    /// once sent cannot be cancelled, and a connection that stops answering must not be reused)
+    /// and throws `.storeUnavailable`. A connection that closes meanwhile (its backend terminated)
+    /// ends the wait at once: postgres-nio leaves a query on a closed connection waiting.
+    func withDeadline<T: Sendable>(
+        _ what: String,
+        _ duration: Duration,
+        closing connection: PostgresConnection,
+        _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let closed = LedgerError(.storeUnavailable, "the connection to the event log (PostgreSQL) was closed during \(what)")
+        guard !connection.isClosed else { throw closed }
+        do {
+            return try await Deadline.run(
+                within: duration,
+                onTimeout: { LedgerError(.storeUnavailable, "the event log (PostgreSQL) did not answer \(what) within \(duration)") },
+                abandon: { fail in connection.closeFuture.whenComplete { _ in fail(closed) } },
+                body
+            )
+        } catch let error as LedgerError where error.code == .storeUnavailable {
+            try? await connection.close()
+            throw error
         }
     }
 }

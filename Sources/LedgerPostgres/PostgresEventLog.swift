@@ -25,19 +25,42 @@ public final class PostgresEventLog: EventLog {
     let logger: Logger
     let timeout: Duration
     let lockTimeout: Duration
+    let lockPermits: ConnectionPermits
+    let dedicatedConfiguration: PostgresConnection.Configuration
 
     /// Creates the log for `url`. `timeout` bounds every query (so a lost server is an error,
-    /// not a hang); `lockTimeout` bounds waiting for another replica's refresh.
-    public init(url: String, logger: Logger, timeout: Duration = .seconds(5), lockTimeout: Duration = .seconds(30)) throws {
+    /// not a hang); `lockTimeout` bounds waiting for another replica's refresh, and how long a
+    /// refresh may hold its lock; `lockConnections` bounds the connections refresh locks hold.
+    public init(
+        url: String,
+        logger: Logger,
+        timeout: Duration = .seconds(5),
+        lockTimeout: Duration = .seconds(30),
+        poolConnections: Int = 20,
+        lockConnections: Int = 16
+    ) throws {
         self.url = try PostgresURL(url)
         var configuration = self.url.clientConfiguration
-        configuration.options.maximumConnections = 20
+        configuration.options.maximumConnections = max(2, poolConnections)
         configuration.options.connectTimeout = .seconds(3)
+        configuration.options.additionalStartupParameters = Self.keepAliveParameters
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        var lockConfiguration = self.url.connectionConfiguration
+        lockConfiguration.options.connectTimeout = .seconds(3)
+        lockConfiguration.options.additionalStartupParameters = Self.keepAliveParameters
+        self.dedicatedConfiguration = lockConfiguration
+        self.lockPermits = ConnectionPermits(lockConnections)
         self.logger = logger
         self.timeout = timeout
         self.lockTimeout = lockTimeout
     }
+
+    /// The server probes an idle client every few seconds, so that the locks of a client that
+    /// vanished without closing (a crashed host, a cut network) are released in ~20 s, not hours.
+    /// The connections also name themselves, so that an operator (or a test) can count them.
+    static let keepAliveParameters = [
+        ("application_name", "tokenledger"), ("tcp_keepalives_idle", "10"), ("tcp_keepalives_interval", "3"), ("tcp_keepalives_count", "3"),
+    ]
 
     /// Runs the connection pool until cancelled.
     public func run() async {
@@ -53,62 +76,61 @@ public final class PostgresEventLog: EventLog {
 
     public func append(_ events: [NewEvent], to stream: StreamID, expectedVersion: Int64) async throws -> [RecordedEvent] {
         guard !events.isEmpty else { return [] }
-        let rows: [(Int64, Int64)] = try await guarded("append") {
+        return try await guarded("append") {
             try await self.transaction { connection in
-                // Serialises appends: taken before any position is assigned, held until commit.
-                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.appendLockClass), 0)", logger: self.logger)
-                var recorded: [(Int64, Int64)] = []
-                for (offset, event) in events.enumerated() {
-                    let data = String(decoding: event.data, as: UTF8.self)
-                    let metadata = String(decoding: try EventCoding.encode(event.metadata), as: UTF8.self)
-                    let version = expectedVersion + Int64(offset)
-                    // One statement while the lock is held: the version check (a fresh snapshot,
-                    // taken after the lock), the insert, and the wake-up delivered at commit.
-                    let inserted = try await connection.query(
-                        """
-                        WITH inserted AS (
-                            INSERT INTO token_events (project, platform, appid, version, type, data, metadata)
-                            SELECT \(stream.project), \(stream.platform), \(stream.appid), \(version + 1),
-                                   \(event.type.rawValue), \(data)::jsonb, \(metadata)::jsonb
-                            WHERE (SELECT coalesce(max(version), 0) FROM token_events
-                                   WHERE project = \(stream.project) AND platform = \(stream.platform) AND appid = \(stream.appid)) = \(version)
-                            RETURNING position, recorded_at
-                        )
-                        SELECT position, (extract(epoch FROM recorded_at) * 1000)::bigint, pg_notify(\(Self.channel), position::text)::text
-                        FROM inserted
-                        """,
-                        logger: self.logger
-                    )
-                    var row: (Int64, Int64)?
-                    for try await (position, milliseconds, _) in inserted.decode((Int64, Int64, String).self) { row = (position, milliseconds) }
-                    guard let row else {
-                        let current = try await connection.query(
-                            """
-                            SELECT coalesce(max(version), 0)::bigint FROM token_events
-                            WHERE project = \(stream.project) AND platform = \(stream.platform) AND appid = \(stream.appid)
-                            """,
-                            logger: self.logger
-                        )
-                        var actual: Int64 = 0
-                        for try await (value) in current.decode(Int64.self) { actual = value }
-                        throw LedgerError(.versionConflict, "\(stream) is at version \(actual), not \(expectedVersion)")
-                    }
-                    recorded.append(row)
-                }
-                return recorded
+                try await self.append(events, to: stream, expectedVersion: expectedVersion, on: connection)
             }
         }
-        return zip(events, rows).enumerated().map { offset, pair in
-            RecordedEvent(
-                position: pair.1.0,
-                stream: stream,
-                version: expectedVersion + Int64(offset) + 1,
-                type: pair.0.type,
-                data: pair.0.data,
-                metadata: pair.0.metadata,
-                recordedAt: Date(timeIntervalSince1970: Double(pair.1.1) / 1000)
+    }
+
+    /// The append itself, inside a transaction of `connection` that the caller commits.
+    func append(_ events: [NewEvent], to stream: StreamID, expectedVersion: Int64, on connection: PostgresConnection) async throws -> [RecordedEvent] {
+        // Serialises appends: taken before any position is assigned, held until commit.
+        try await connection.query("SELECT pg_advisory_xact_lock(\(Self.appendLockClass), 0)", logger: logger)
+        var recorded: [RecordedEvent] = []
+        for (offset, event) in events.enumerated() {
+            let data = String(decoding: event.data, as: UTF8.self)
+            let metadata = String(decoding: try EventCoding.encode(event.metadata), as: UTF8.self)
+            let version = expectedVersion + Int64(offset)
+            // One statement while the lock is held: the version check (a fresh snapshot,
+            // taken after the lock), the insert, and the wake-up delivered at commit.
+            let inserted = try await connection.query(
+                """
+                WITH inserted AS (
+                    INSERT INTO token_events (project, platform, appid, version, type, data, metadata)
+                    SELECT \(stream.project), \(stream.platform), \(stream.appid), \(version + 1),
+                           \(event.type.rawValue), \(data)::jsonb, \(metadata)::jsonb
+                    WHERE (SELECT coalesce(max(version), 0) FROM token_events
+                           WHERE project = \(stream.project) AND platform = \(stream.platform) AND appid = \(stream.appid)) = \(version)
+                    RETURNING position, recorded_at
+                )
+                SELECT position, (extract(epoch FROM recorded_at) * 1000)::bigint, pg_notify(\(Self.channel), position::text)::text
+                FROM inserted
+                """,
+                logger: logger
+            )
+            var row: (Int64, Int64)?
+            for try await (position, milliseconds, _) in inserted.decode((Int64, Int64, String).self) { row = (position, milliseconds) }
+            guard let row else {
+                let current = try await connection.query(
+                    """
+                    SELECT coalesce(max(version), 0)::bigint FROM token_events
+                    WHERE project = \(stream.project) AND platform = \(stream.platform) AND appid = \(stream.appid)
+                    """,
+                    logger: logger
+                )
+                var actual: Int64 = 0
+                for try await (value) in current.decode(Int64.self) { actual = value }
+                throw LedgerError(.versionConflict, "\(stream) is at version \(actual), not \(expectedVersion)")
+            }
+            recorded.append(
+                RecordedEvent(
+                    position: row.0, stream: stream, version: version + 1, type: event.type, data: event.data,
+                    metadata: event.metadata, recordedAt: Date(timeIntervalSince1970: Double(row.1) / 1000)
+                )
             )
         }
+        return recorded
     }
 
     public func read(stream: StreamID, afterVersion: Int64, limit: Int) async throws -> [RecordedEvent] {
@@ -136,31 +158,47 @@ public final class PostgresEventLog: EventLog {
         }
     }
 
-    public func withRefreshLock<T: Sendable>(on stream: StreamID, _ body: @Sendable () async throws -> T) async throws -> T {
-        // A connection of its own, not a pooled one: it is held across a platform call while the
-        // same refresh appends through the pool, and connecting is bounded by `timeout` where a
-        // pool lease is not. The lock is transaction-scoped: if this process dies, its connection
-        // closes, the transaction aborts and the lock is released, so a killed replica never
-        // blocks a stream.
-        let connection = try await guarded("refresh lock connect") {
-            try await PostgresConnection.connect(configuration: self.url.connectionConfiguration, id: 1, logger: self.logger)
+    public func withRefreshLock<T: Sendable>(on stream: StreamID, _ body: @Sendable (any RefreshFence) async throws -> T) async throws -> T {
+        // A connection of its own from a bounded set: it is held across a platform call, and a
+        // flood of refreshes must not take PostgreSQL's connections from everyone else.
+        guard await lockPermits.acquire(timeout: lockTimeout) else {
+            throw LedgerError(.storeUnavailable, "too many refreshes in flight (eventlog.lock_connections); retry shortly")
         }
+        defer { lockPermits.release() }
+        let connection = try await connectDedicated("refresh lock connect", id: 1)
         do {
-            try await guarded("refresh lock") {
+            // The lock is transaction-scoped: if this process dies or its backend is terminated,
+            // the transaction aborts and the lock is released, so nobody blocks a stream for long.
+            // The server bounds the wait (lock_timeout) and how long a refresh may hold the lock
+            // idle (idle_in_transaction_session_timeout); the client bounds both again and closes
+            // the connection at its deadline, since postgres-nio cannot cancel a query once sent.
+            let waitMs = Self.milliseconds(lockTimeout)
+            try await withDeadline("refresh lock", lockTimeout + timeout, closing: connection) {
                 try await connection.query("BEGIN", logger: self.logger)
-                try await connection.query("SET LOCAL lock_timeout = \(unescaped: "'\(Self.milliseconds(self.lockTimeout))ms'")", logger: self.logger)
+                try await connection.query(
+                    """
+                    SELECT set_config('lock_timeout', \(String(waitMs)), true),
+                           set_config('statement_timeout', \(String(waitMs + Self.milliseconds(self.timeout))), true),
+                           set_config('idle_in_transaction_session_timeout', \(String(waitMs)), true)
+                    """,
+                    logger: self.logger
+                )
                 try await connection.query(
                     "SELECT pg_advisory_xact_lock(\(Self.refreshLockClass), hashtext(\(stream.description)))",
                     logger: self.logger
                 )
             }
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55P03" {
+            try? await connection.close()
+            throw LedgerError(.storeUnavailable, "another replica is still refreshing \(stream) after eventlog.lock_timeout_ms; retry shortly")
         } catch {
             try? await connection.close()
             throw error
         }
+        let fence = PostgresFence(log: self, connection: connection)
         do {
-            let value = try await body()
-            _ = try? await connection.query("COMMIT", logger: logger)
+            let value = try await body(fence)
+            try await fence.commit()
             try? await connection.close()
             return value
         } catch {
@@ -170,9 +208,7 @@ public final class PostgresEventLog: EventLog {
     }
 
     public func listen(_ wake: @escaping @Sendable () -> Void) async throws {
-        let connection = try await guarded("listen connect") {
-            try await PostgresConnection.connect(configuration: self.url.connectionConfiguration, id: 0, logger: self.logger)
-        }
+        let connection = try await connectDedicated("listen connect", id: 0)
         do {
             try await connection.listen(on: Self.channel) { notifications in
                 // LISTEN is in place: catch up now, so nothing committed while we were away is missed.
@@ -192,9 +228,7 @@ extension PostgresEventLog: LeaderElection {
     /// if this process dies its connection closes and the lock is free; if the connection is
     /// lost, `body` is cancelled before another process can have taken over for long.
     public func lead<T: Sendable>(_ role: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T? {
-        let connection = try await guarded("leadership connect") {
-            try await PostgresConnection.connect(configuration: self.url.connectionConfiguration, id: 2, logger: self.logger)
-        }
+        let connection = try await connectDedicated("leadership connect", id: 2)
         let held: Bool
         do {
             held = try await guarded("leadership") {
@@ -219,7 +253,8 @@ extension PostgresEventLog: LeaderElection {
                 group.addTask {
                     while true {
                         try await Task.sleep(for: .seconds(1))
-                        _ = try await self.withinTimeout("leadership check") {
+                        // Ends at once if the connection closed (its backend terminated): the lock is gone.
+                        _ = try await self.withDeadline("leadership check", self.timeout, closing: connection) {
                             try await connection.query("SELECT 1", logger: self.logger)
                         }
                     }

@@ -145,9 +145,12 @@ public final class SQLiteEventLog: EventLog {
         }
     }
 
-    public func withRefreshLock<T: Sendable>(on stream: StreamID, _ body: @Sendable () async throws -> T) async throws -> T {
-        try await refreshLocks.withLock(on: stream, body)
+    public func withRefreshLock<T: Sendable>(on stream: StreamID, _ body: @Sendable (any RefreshFence) async throws -> T) async throws -> T {
+        try await refreshLocks.withLock(on: stream) { try await body(InProcessFence(log: self)) }
     }
+
+    /// Streams whose in-process refresh lock is held or awaited.
+    public var heldRefreshLocks: Int { refreshLocks.count }
 
     public func listen(_ wake: @escaping @Sendable () -> Void) async throws {
         try await wakeUps.listen(wake)

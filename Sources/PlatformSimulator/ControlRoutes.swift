@@ -27,7 +27,8 @@ struct ControlRoutes: Sendable {
             case "quota": behaviour = .quotaExhausted
             case "http500": behaviour = .http500
             case "slow": behaviour = .slow(milliseconds: object["delay_ms"] as? Int ?? 1000)
-            default: throw HTTPError(.badRequest, message: "mode is normal, busy, garbage, hang, quota, slow or http500")
+            case "slow_answer": behaviour = .slowAnswer(milliseconds: object["delay_ms"] as? Int ?? 1000)
+            default: throw HTTPError(.badRequest, message: "mode is normal, busy, garbage, hang, quota, slow, slow_answer or http500")
             }
             state.setBehaviour(behaviour, for: appid)
             return Dialect.json(["ok": true])

@@ -26,6 +26,10 @@ struct Dialect: Sendable {
         case .quotaExhausted: return quota()
         case .http500: return Response(status: .internalServerError)
         case .slow(let milliseconds): try await Task.sleep(for: .milliseconds(milliseconds))
+        case .slowAnswer(let milliseconds):
+            let answer = word(issue())
+            try await Task.sleep(for: .milliseconds(milliseconds))
+            return answer
         case .hang:
             // Gives up once the simulator stops, so that a hanging answer never holds its shutdown.
             let deadline = ContinuousClock.now.advanced(by: .seconds(120))

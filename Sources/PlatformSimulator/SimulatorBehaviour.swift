@@ -12,6 +12,9 @@ public enum SimulatorBehaviour: Sendable, Equatable {
     case quotaExhausted
     /// Answers normally after a delay.
     case slow(milliseconds: Int)
+    /// Issues the token on arrival (the platform's current token changes at once) but answers
+    /// only after a delay: a call in flight while another one completes.
+    case slowAnswer(milliseconds: Int)
     /// HTTP 500 with an empty body.
     case http500
 }

@@ -9,6 +9,10 @@ public final class SimulatorState: Sendable {
         var expiresIn: Int
         var tokenLength = 128
         var behaviour: SimulatorBehaviour = .normal
+        /// Behaviours for the next calls, one each, before `behaviour` applies again.
+        var next: [SimulatorBehaviour] = []
+        /// How long a replaced token stays valid, if set: overrides the platform's own grace.
+        var replacedGrace: Double?
         var calls = 0
         var current: String?
     }
@@ -48,6 +52,23 @@ public final class SimulatorState: Sendable {
     /// Sets how the app's token requests are answered.
     public func setBehaviour(_ behaviour: SimulatorBehaviour, for appid: String) {
         contents.withLock { $0.apps[appid]?.behaviour = behaviour }
+    }
+
+    /// Sets how the app's next calls are answered, one behaviour per call in order; after them,
+    /// the app's behaviour applies again.
+    public func setNextBehaviours(_ behaviours: [SimulatorBehaviour], for appid: String) {
+        contents.withLock { $0.apps[appid]?.next = behaviours }
+    }
+
+    /// How long a replaced token of `appid` stays valid (0: invalid at once, as WeCom's and
+    /// DingTalk's are in practice), overriding the platform's grace.
+    public func setReplacedGrace(_ seconds: Double?, for appid: String) {
+        contents.withLock { $0.apps[appid]?.replacedGrace = seconds }
+    }
+
+    /// The token the platform considers current for `appid` (the last one it issued).
+    public func current(appid: String) -> String? {
+        contents.withLock { $0.apps[appid]?.current }
     }
 
     /// Token requests received for `appid`, whatever their outcome.
@@ -93,6 +114,10 @@ public final class SimulatorState: Sendable {
             contents.totalCalls += 1
             guard contents.apps[appid] != nil else { return nil }
             contents.apps[appid]?.calls += 1
+            if let next = contents.apps[appid]?.next, !next.isEmpty {
+                contents.apps[appid]?.next.removeFirst()
+                return next[0]
+            }
             return contents.apps[appid]?.behaviour
         }
     }
@@ -109,8 +134,8 @@ public final class SimulatorState: Sendable {
             if let reuseAbove, let current = app.current, let until = contents.validUntil[current], until.timeIntervalSince(now) > reuseAbove {
                 return .token(current, Int(until.timeIntervalSince(now)))
             }
-            if let previousGrace, let previous = app.current, let until = contents.validUntil[previous] {
-                contents.validUntil[previous] = min(until, now.addingTimeInterval(previousGrace))
+            if let grace = app.replacedGrace ?? previousGrace, let previous = app.current, let until = contents.validUntil[previous] {
+                contents.validUntil[previous] = min(until, now.addingTimeInterval(grace))
             }
             let token = prefix + Self.newToken(length: app.tokenLength)
             contents.validUntil[token] = now.addingTimeInterval(Double(app.expiresIn))

@@ -18,11 +18,38 @@ public protocol EventLog: Sendable {
 
     /// Runs `body` while holding the refresh lock of `stream` across every process sharing
     /// the log. A process that dies while holding it must not block the stream.
-    func withRefreshLock<T: Sendable>(on stream: StreamID, _ body: @Sendable () async throws -> T) async throws -> T
+    ///
+    /// `body` appends the outcome of its platform call through the fence it is given: such an
+    /// append is valid only while the lock is held (it becomes visible when the lock is released)
+    /// and fails with `.lockLost` if the lock was lost meanwhile, so a refresh that lost its lock
+    /// never makes its token current. Waiting for the lock is bounded (`.storeUnavailable` past it).
+    func withRefreshLock<T: Sendable>(on stream: StreamID, _ body: @Sendable (any RefreshFence) async throws -> T) async throws -> T
 
     /// Calls `wake` after every (re)connection and whenever new events may have been committed,
     /// until the task is cancelled. A wake-up is a hint, not a delivery: the caller catches up.
     func listen(_ wake: @escaping @Sendable () -> Void) async throws
+}
+
+/// Appends made under a refresh lock, valid only while the lock is held.
+public protocol RefreshFence: Sendable {
+    /// Appends as `EventLog.append` does, but only while the lock is held: throws `.lockLost`
+    /// (and appends nothing) once it is not. The events become visible when the lock is released.
+    func append(_ events: [NewEvent], to stream: StreamID, expectedVersion: Int64) async throws -> [RecordedEvent]
+}
+
+/// The fence of a log whose refresh locks live in this process and cannot be lost while it runs
+/// (the embedded and in-memory logs): appends go straight to the log.
+public struct InProcessFence: RefreshFence {
+    let log: any EventLog
+
+    /// The fence of `log`.
+    public init(log: any EventLog) {
+        self.log = log
+    }
+
+    public func append(_ events: [NewEvent], to stream: StreamID, expectedVersion: Int64) async throws -> [RecordedEvent] {
+        try await log.append(events, to: stream, expectedVersion: expectedVersion)
+    }
 }
 
 /// Leadership of a shared task (writing one shared read model) among the processes of a log.

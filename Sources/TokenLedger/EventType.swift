@@ -24,4 +24,6 @@ public enum RefreshReason: String, Sendable, Codable, CaseIterable {
     case forced
     /// A caller reported the current token as bad (`PUT` with `nowToken`).
     case compare
+    /// New credentials were tried with the platform before replacing working ones.
+    case credentials
 }

@@ -156,6 +156,10 @@ public struct RefreshFailed: EventPayload, Equatable {
     /// Why the refresh was attempted.
     public var reason: RefreshReason
 
+    /// The code of a refresh that fetched a token but lost its lock before recording it, while
+    /// another token was issued: the fetched one was not made current. Not a failure of the app.
+    public static let superseded = "superseded"
+
     /// Creates the payload.
     public init(code: String, platformCode: String?, platformMessage: String?, reason: RefreshReason) {
         self.code = code

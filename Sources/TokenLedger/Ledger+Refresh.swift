@@ -7,7 +7,7 @@ import Logging
 
 extension Ledger {
     /// One refresh, under the cross-replica lock: re-read the head, call the platform only if
-    /// nobody else has met the demand meanwhile, append the outcome.
+    /// nobody else has met the demand meanwhile, append the outcome through the lock's fence.
     func refreshUnderLock(
         _ stream: StreamID,
         platform: any Platform,
@@ -16,27 +16,46 @@ extension Ledger {
         context: CallContext
     ) async throws -> ServedToken {
         let waitStarted = ContinuousClock.now
-        return try await mapStoreErrors {
-            try await log.withRefreshLock(on: stream) {
-                self.metrics.lockWaited(seconds: Self.seconds(ContinuousClock.now - waitStarted))
-                // Someone else may have refreshed while we waited for the lock.
-                try await self.projector.catchUp()
-                let state = self.projector.model.state(of: stream) ?? StreamState()
-                if state.unreadable {
-                    throw LedgerError(.corruptEvent, "events of \(stream) do not open with the configured keys: is the old key in secrets.previous_keys?")
+        let fetched = FetchedToken.Slot()
+        let served: ServedToken
+        do {
+            served = try await mapStoreErrors {
+                try await log.withRefreshLock(on: stream) { fence in
+                    self.metrics.lockWaited(seconds: Self.seconds(ContinuousClock.now - waitStarted))
+                    // Someone else may have refreshed while we waited for the lock.
+                    try await self.projector.catchUp()
+                    let state = try self.usableState(of: stream)
+                    if let token = state.token, demand.isSatisfied(by: token, of: stream, now: self.now(), freshness: self.options.freshness) {
+                        return ServedToken(token)
+                    }
+                    guard let secret = state.secret else {
+                        throw LedgerError(.credentialsMissing, "no secret is registered for \(stream): pass ?secret= once, or declare the app in configuration")
+                    }
+                    return try await self.callPlatform(
+                        platform, stream: stream, state: state, secret: secret, demand: demand, reason: reason, context: context,
+                        fence: fence, fetched: fetched
+                    )
                 }
-                if state.removed {
-                    throw LedgerError(.appRemoved, "app \(stream) was removed; register a secret to use it again")
-                }
-                if let token = state.token, demand.isSatisfied(by: token, now: self.now(), freshness: self.options.freshness) {
-                    return ServedToken(token)
-                }
-                guard let secret = state.secret else {
-                    throw LedgerError(.credentialsMissing, "no secret is registered for \(stream): pass ?secret= once, or declare the app in configuration")
-                }
-                return try await self.callPlatform(platform, stream: stream, state: state, secret: secret, demand: demand, reason: reason, context: context)
             }
+        } catch let error as LedgerError where error.code == .lockLost {
+            guard let token = fetched.value else { throw error }
+            return try await settle(token, of: stream, reason: reason, context: context)
         }
+        // The fenced append became visible when the lock was released.
+        _ = try? await projector.catchUp()
+        return served
+    }
+
+    /// The folded state of `stream`, if it may be refreshed at all.
+    func usableState(of stream: StreamID) throws -> StreamState {
+        let state = projector.model.state(of: stream) ?? StreamState()
+        if state.unreadable {
+            throw LedgerError(.corruptEvent, "events of \(stream) do not open with the configured keys: is the old key in secrets.previous_keys?")
+        }
+        if state.removed {
+            throw LedgerError(.appRemoved, "app \(stream) was removed; register a secret to use it again")
+        }
+        return state
     }
 
     private func callPlatform(
@@ -46,7 +65,9 @@ extension Ledger {
         secret: String,
         demand: RefreshDemand,
         reason: RefreshReason,
-        context: CallContext
+        context: CallContext,
+        fence: any RefreshFence,
+        fetched: FetchedToken.Slot
     ) async throws -> ServedToken {
         var replacing: String?
         switch demand {
@@ -57,41 +78,102 @@ extension Ledger {
         let request = TokenRequest(
             appid: stream.appid, secret: secret, options: state.options, replacing: replacing, reason: reason, refreshToken: state.refreshToken
         )
-        let started = ContinuousClock.now
         let issued: IssuedToken
+        let elapsed: Duration
         do {
-            issued = try await platform.fetchToken(request)
-        } catch {
-            let failure = error as? PlatformError ?? PlatformError(.unreachable)
-            metrics.upstreamCall(platform: stream.platform, outcome: failure.kind.rawValue, seconds: Self.seconds(ContinuousClock.now - started))
+            (issued, elapsed) = try await fetch(platform, request, stream: stream)
+        } catch let failure as PlatformError {
             return try await recordFailure(failure, stream: stream, state: state, reason: reason, context: context)
         }
-        let elapsed = ContinuousClock.now - started
-        metrics.upstreamCall(platform: stream.platform, outcome: "ok", seconds: Self.seconds(elapsed))
         if reason == .scheduled, let current = state.token, issued.token == current.value {
             // The platform handed back the token we hold (WeChat's stable token, Feishu with more
             // than 30 minutes left): nothing happened, so nothing is recorded.
             return ServedToken(current)
         }
-        let latencyMs = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
-        let payload = TokenIssued(
-            token: try sealer.seal(issued.token, for: stream),
-            expiresAt: now().addingTimeInterval(Double(issued.expiresIn)),
-            reason: reason,
-            upstreamLatencyMs: latencyMs,
-            refreshToken: try issued.refreshToken.map { try sealer.seal($0, for: stream) }
-        )
-        let recorded = try await appendRetrying(try NewEvent(payload, metadata: metadata(context)), to: stream, expectedVersion: state.version)
-        try await projector.catchUp()
-        metrics.refreshed(reason: reason)
-        logger.info(
-            "token issued",
-            metadata: [
-                LogKey.stream: "\(stream)", LogKey.position: "\(recorded.position)", LogKey.reason: "\(reason.rawValue)",
-                LogKey.requestID: "\(context.requestID ?? "-")",
-            ]
-        )
-        return ServedToken(token: issued.token, expiresAt: payload.expiresAt, position: recorded.position)
+        let token = try FetchedToken(issued, elapsed: elapsed, reason: reason, stream: stream, state: state, ledger: self, context: context)
+        fetched.value = token
+        let recorded = try await appendFenced(token.events, token: token, to: stream, fence: fence)
+        return token.served(at: recorded)
+    }
+
+    /// Calls the platform once, counting the call; any failure comes back as a `PlatformError`.
+    func fetch(_ platform: any Platform, _ request: TokenRequest, stream: StreamID) async throws -> (IssuedToken, Duration) {
+        let started = ContinuousClock.now
+        do {
+            let issued = try await platform.fetchToken(request)
+            let elapsed = ContinuousClock.now - started
+            metrics.upstreamCall(platform: stream.platform, outcome: "ok", seconds: Self.seconds(elapsed))
+            return (issued, elapsed)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            let failure = error as? PlatformError ?? PlatformError(.unreachable)
+            metrics.upstreamCall(platform: stream.platform, outcome: failure.kind.rawValue, seconds: Self.seconds(ContinuousClock.now - started))
+            throw failure
+        }
+    }
+
+    /// Appends a fetched token (with what goes with it) under the lock. A version conflict means
+    /// someone appended without the lock (a secret set, a failure recorded): the token may still
+    /// become current if no other token was issued meanwhile; otherwise it is never re-appended
+    /// blindly, and the caller learns it as a lost lock (then `settle` decides).
+    func appendFenced(_ events: [NewEvent], token: FetchedToken, to stream: StreamID, fence: any RefreshFence) async throws -> RecordedEvent {
+        do {
+            let recorded = try await fence.append(events, to: stream, expectedVersion: token.baseVersion)
+            guard let last = recorded.last else { throw LedgerError(.storeUnavailable, "the log recorded nothing") }
+            metrics.refreshed(reason: token.reason)
+            logger.info(
+                "token issued",
+                metadata: [
+                    LogKey.stream: "\(stream)", LogKey.position: "\(last.position)", LogKey.reason: "\(token.reason.rawValue)",
+                    LogKey.requestID: "\(token.requestID ?? "-")",
+                ]
+            )
+            return last
+        } catch let error as LedgerError where error.code == .versionConflict {
+            // The failed statement aborted the lock's transaction: settle under a new lock.
+            throw LedgerError(.lockLost, "\(stream) changed while its token was fetched")
+        }
+    }
+
+    /// A token was fetched but its lock was lost (or the stream changed) before it was recorded.
+    /// Under the lock again: if no token was issued since the fetch began, this one is the newest
+    /// the platform gave and becomes current; otherwise it was superseded — that is recorded, and
+    /// the current token is served. Never is an older token made current over a newer one.
+    func settle(_ token: FetchedToken, of stream: StreamID, reason: RefreshReason, context: CallContext) async throws -> ServedToken {
+        let served = try await mapStoreErrors {
+            try await log.withRefreshLock(on: stream) { fence in
+                try await self.projector.catchUp()
+                let state = try self.usableState(of: stream)
+                if let current = state.token, current.value == token.plain {
+                    return ServedToken(current)  // the commit had gone through after all
+                }
+                if state.token?.position == token.baseTokenPosition {
+                    let recorded = try await fence.append(token.events, to: stream, expectedVersion: state.version)
+                    guard let last = recorded.last else { throw LedgerError(.storeUnavailable, "the log recorded nothing") }
+                    self.metrics.refreshed(reason: token.reason)
+                    self.metrics.lockLost(adopted: true)
+                    return token.served(at: last)
+                }
+                self.metrics.lockLost(adopted: false)
+                self.logger.warning(
+                    "a token fetched while the refresh lock was lost was superseded; it is not made current",
+                    metadata: [LogKey.stream: "\(stream)", LogKey.reason: "\(reason.rawValue)", LogKey.requestID: "\(context.requestID ?? "-")"]
+                )
+                let note = RefreshFailed(
+                    code: RefreshFailed.superseded, platformCode: nil,
+                    platformMessage: "the refresh lost its lock; a token issued meanwhile (position \(state.token?.position ?? 0)) stays current",
+                    reason: reason
+                )
+                _ = try? await fence.append([try NewEvent(note, metadata: self.metadata(context))], to: stream, expectedVersion: state.version)
+                guard let current = state.token, self.options.freshness.isStillValid(expiresAt: current.expiresAt, now: self.now()) else {
+                    throw LedgerError(.lockLost, "the refresh of \(stream) lost its lock and no token is current; retry")
+                }
+                return ServedToken(current)
+            }
+        }
+        _ = try? await projector.catchUp()
+        return served
     }
 
     /// Records a failed refresh; hands out the old token if the platform still accepts it and the
@@ -112,7 +194,8 @@ extension Ledger {
         )
         let payload = RefreshFailed(code: failure.code.description, platformCode: failure.platformCode, platformMessage: failure.platformMessage, reason: reason)
         do {
-            _ = try await appendRetrying(try NewEvent(payload, metadata: metadata(context)), to: stream, expectedVersion: state.version)
+            // A failure changes no token: it is recorded at whatever version the stream has.
+            try await appendAtHead(try NewEvent(payload, metadata: metadata(context)), to: stream, expectedVersion: state.version)
             try await projector.catchUp()
         } catch {
             logger.error("could not record a failed refresh", metadata: [LogKey.stream: "\(stream)", LogKey.error: "\(error)"])
@@ -126,24 +209,21 @@ extension Ledger {
         throw LedgerError(failure.code, Self.callerMessage(for: failure, stream: stream))
     }
 
-    /// Appends one event, re-reading the head when another writer (a secret registered elsewhere)
-    /// got in first: the outcome of a platform call is never dropped for a version race.
-    private func appendRetrying(_ event: NewEvent, to stream: StreamID, expectedVersion: Int64) async throws -> RecordedEvent {
+    /// Appends an event that changes no token, re-reading the head on a version race.
+    func appendAtHead(_ event: NewEvent, to stream: StreamID, expectedVersion: Int64) async throws {
         var expected = expectedVersion
-        for attempt in 0..<5 {
+        for attempt in 0..<3 {
             do {
-                let recorded = try await log.append([event], to: stream, expectedVersion: expected)
-                guard let first = recorded.first else { throw LedgerError(.storeUnavailable, "the log recorded nothing") }
-                return first
-            } catch let error as LedgerError where error.code == .versionConflict && attempt < 4 {
+                _ = try await log.append([event], to: stream, expectedVersion: expected)
+                return
+            } catch let error as LedgerError where error.code == .versionConflict && attempt < 2 {
                 try await projector.catchUp()
                 expected = projector.model.state(of: stream)?.version ?? 0
             }
         }
-        throw LedgerError(.versionConflict, "stream \(stream) kept changing while appending")
     }
 
-    private func mapStoreErrors<T>(_ body: () async throws -> T) async throws -> T {
+    func mapStoreErrors<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as LedgerError {

@@ -75,32 +75,71 @@ public final class Ledger: Sendable {
     public var platformNames: [String] { platforms.keys.sorted() }
 
     /// A fresh token for `stream` (`GET /token/...`). A `secret` that differs from the
-    /// registered one is registered first.
+    /// registered one is tried with the platform and registered if it works.
     public func token(for stream: StreamID, secret: String?, context: CallContext) async throws -> ServedToken {
         try checkPlatform(stream)
-        if context.minPosition > projector.model.checkpoint {
-            _ = await projector.waitFor(position: context.minPosition, timeout: options.readYourWritesTimeout)
-        }
+        let minPosition = await reach(context.minPosition)
         let state = projector.model.state(of: stream)
-        if let state, let token = state.token, !state.removed, secret == nil || secret == state.secret,
-            options.freshness.isFresh(expiresAt: token.expiresAt, now: now())
+        if let state, let token = state.token, !state.removed, secret.map({ Self.sameSecret($0, state.secret) }) ?? true,
+            options.freshness.isFresh(token, platform: stream.platform, now: now())
         {
             metrics.memoryHit()
             return ServedToken(token)
         }
         // Memory still catching up (a restart) or behind the caller: a shared model may be ahead.
-        if !tiers.isEmpty, !projector.isReady || projector.model.checkpoint < context.minPosition,
-            let served = await fromTiers(stream, minPosition: max(context.minPosition, projector.model.checkpoint))
+        if !tiers.isEmpty, !projector.isReady || projector.model.checkpoint < minPosition,
+            let served = await fromTiers(stream, minPosition: max(minPosition, projector.model.checkpoint))
         {
             return served
         }
+        try rejectUnknown(stream, secret: secret, minPosition: minPosition)
         metrics.refreshedRead()
         let context = context.withRequestID()
-        if let secret {
-            try await register(secret: secret, for: stream, context: context)
+        do {
+            if let secret {
+                try await register(secret: secret, for: stream, context: context)
+            }
+            let reason: RefreshReason = projector.model.state(of: stream)?.token == nil ? .miss : .expired
+            return try await ensureFresh(stream, demand: .fresh, reason: reason, context: context)
+        } catch let error as LedgerError where error.code == .storeUnavailable || error.code == .lockLost {
+            // The log is down: a token the platform still accepts is served as stale, exactly as
+            // when the platform fails; only an expired or unknown one is an error.
+            guard secret.map({ Self.sameSecret($0, state?.secret) }) ?? true, let token = state?.token, state?.removed == false,
+                options.freshness.isStillValid(expiresAt: token.expiresAt, now: now())
+            else { throw error }
+            metrics.staleRead()
+            return ServedToken(token, stale: true)
         }
-        let reason: RefreshReason = projector.model.state(of: stream)?.token == nil ? .miss : .expired
-        return try await ensureFresh(stream, demand: .fresh, reason: reason, context: context)
+    }
+
+    /// Answers from memory, without touching the log, that an app nobody registered has no
+    /// secret: a flood of requests for random ids costs nothing shared.
+    func rejectUnknown(_ stream: StreamID, secret: String?, minPosition: Int64) throws {
+        guard secret == nil, projector.isReady, minPosition <= projector.model.checkpoint,
+            projector.model.state(of: stream) == nil
+        else { return }
+        throw LedgerError(.credentialsMissing, "no secret is registered for \(stream): pass ?secret= once, or declare the app in configuration")
+    }
+
+    /// The position a caller has seen, once this replica has caught up to it. Positions are
+    /// handed out only once committed, so one catch-up reaches any real one; a position beyond
+    /// the log's head (a caller's mistake or an attack) is clamped to it, never waited for.
+    func reach(_ position: Int64) async -> Int64 {
+        guard position > projector.model.checkpoint else { return position }
+        let caughtUp = await projector.catchUp(within: options.readYourWritesTimeout)
+        return caughtUp ? min(position, projector.model.checkpoint) : position
+    }
+
+    /// Compares secrets in constant time (a caller's guess must not be timed against the real one).
+    static func sameSecret(_ presented: String, _ registered: String?) -> Bool {
+        guard let registered else { return false }
+        let a = Array(presented.utf8)
+        let b = Array(registered.utf8)
+        var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+        for index in 0..<max(a.count, b.count) {
+            difference |= (index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0)
+        }
+        return difference == 0
     }
 
     /// A fresh token from the first shared read model that has applied the log up to `minPosition`
@@ -110,7 +149,7 @@ public final class Ledger: Sendable {
             do {
                 let (row, checkpoint) = try await tier.row(of: stream)
                 guard checkpoint >= minPosition, let row, let token = row.token, let expiresAt = row.expiresAt,
-                    options.freshness.isFresh(expiresAt: expiresAt, now: now())
+                    options.freshness.isFresh(expiresAt: expiresAt, platform: stream.platform, now: now())
                 else { continue }
                 tierMetrics.hit(tier.name)
                 return ServedToken(token: token, expiresAt: expiresAt, position: row.position)
@@ -126,16 +165,16 @@ public final class Ledger: Sendable {
     public func refresh(_ stream: StreamID, secret: String?, nowToken: String?, context: CallContext) async throws -> ServedToken {
         try checkPlatform(stream)
         let context = context.withRequestID()
-        if context.minPosition > projector.model.checkpoint {
-            _ = await projector.waitFor(position: context.minPosition, timeout: options.readYourWritesTimeout)
-        }
-        if let secret, secret != projector.model.state(of: stream)?.secret {
+        let minPosition = await reach(context.minPosition)
+        try rejectUnknown(stream, secret: secret, minPosition: minPosition)
+        if let secret, !Self.sameSecret(secret, projector.model.state(of: stream)?.secret) {
             try await register(secret: secret, for: stream, context: context)
         }
         if let nowToken {
             return try await compareAndRefresh(stream, expected: nowToken, context: context)
         }
-        let seen = max(projector.model.checkpoint, context.minPosition)
+        // A token issued after what the caller (or this replica) has seen, within the log's head.
+        let seen = max(projector.model.checkpoint, minPosition)
         return try await ensureFresh(stream, demand: .issuedAfter(seen), reason: .forced, context: context)
     }
 
@@ -143,7 +182,7 @@ public final class Ledger: Sendable {
     public func compareAndRefresh(_ stream: StreamID, expected: String, context: CallContext) async throws -> ServedToken {
         let state = projector.model.state(of: stream)
         if let token = state?.token, token.value != expected,
-            options.freshness.isFresh(expiresAt: token.expiresAt, now: now())
+            options.freshness.isFresh(token, platform: stream.platform, now: now())
         {
             return ServedToken(token)
         }
@@ -152,7 +191,7 @@ public final class Ledger: Sendable {
 
     /// Whether `secret` is the one registered for `stream` (a caller passing it registers nothing).
     public func isRegistered(secret: String, for stream: StreamID) -> Bool {
-        projector.model.state(of: stream)?.secret == secret
+        Self.sameSecret(secret, projector.model.state(of: stream)?.secret)
     }
 
     /// Renews `stream` ahead of time (the scheduler): a no-op if its token stays fresh until `freshUntil`.
@@ -160,19 +199,31 @@ public final class Ledger: Sendable {
         try await ensureFresh(stream, demand: .freshUntil(freshUntil), reason: .scheduled, context: CallContext(actor: "scheduler"))
     }
 
-    /// Sets the secret and the platform options of `stream` exactly as given; returns the stream's version.
-    public func setCredentials(_ stream: StreamID, secret: String, options platformOptions: [String: String], context: CallContext) async throws -> Int64 {
+    /// Sets the secret and the platform options of `stream` exactly as given; returns the stream's
+    /// version. With `verify` (the default) a change to working credentials is tried with the
+    /// platform first; `verify: false` is for platforms that cannot be asked without a cost.
+    public func setCredentials(
+        _ stream: StreamID, secret: String, options platformOptions: [String: String], verify: Bool = true, context: CallContext
+    ) async throws -> Int64 {
         try checkPlatform(stream)
-        try await register(secret: secret, options: platformOptions, replacingOptions: true, for: stream, context: context.withRequestID())
+        try await register(
+            secret: secret, options: platformOptions, replacingOptions: true, verify: verify, for: stream, context: context.withRequestID()
+        )
         return projector.model.state(of: stream)?.version ?? 0
     }
 
     /// Registers or rotates the secret of `stream` (`credentials.set`); does nothing if it is unchanged.
+    ///
+    /// Credentials that replace working ones are tried with the platform first, under the
+    /// stream's refresh lock (`verify`): if the platform refuses them, the caller gets its error
+    /// and the registered ones stay. Only a caller allowed to change credentials may append
+    /// them, decided against the state the append is made on.
     public func register(
         secret: String,
         options platformOptions: [String: String] = [:],
         replacingOptions: Bool = false,
         resealing: Bool = false,
+        verify: Bool = true,
         for stream: StreamID,
         context: CallContext
     ) async throws {
@@ -182,8 +233,15 @@ public final class Ledger: Sendable {
         for attempt in 0..<3 {
             let state = projector.model.state(of: stream) ?? StreamState()
             let options = replacingOptions || !platformOptions.isEmpty ? platformOptions : state.options
+            let changes = !Self.sameSecret(secret, state.secret) || options != state.options || state.removed
             let sealedWithCurrentKey = !resealing || state.credentialsKeyID == sealer.currentKeyID
-            if state.secret == secret, !state.removed, options == state.options, sealedWithCurrentKey { return }
+            if !changes, sealedWithCurrentKey { return }
+            if changes, !context.mayChangeCredentials {
+                throw LedgerError(.forbidden, "changing the secret of \(stream) needs an admin key")
+            }
+            if changes, verify, state.secret != nil, !state.removed, !state.unreadable {
+                return try await registerVerified(secret: secret, options: options, for: stream, context: context)
+            }
             let payload = CredentialsSet(secret: try sealer.seal(secret, for: stream), options: options)
             do {
                 _ = try await log.append([try NewEvent(payload, metadata: metadata(context))], to: stream, expectedVersion: state.version)
@@ -230,7 +288,7 @@ public final class Ledger: Sendable {
         // A joined flight may have had another demand (e.g. a miss refresh that started before our
         // forced one, or before the caller's token was reported bad).
         if demand.mayNeedOwnFlight, !served.stale,
-            !demand.isSatisfied(by: projector.model.state(of: stream)?.token, now: now(), freshness: options.freshness)
+            !demand.isSatisfied(by: projector.model.state(of: stream)?.token, of: stream, now: now(), freshness: options.freshness)
         {
             served = try await flights.run(stream) {
                 try await self.refreshUnderLock(stream, platform: platform, demand: demand, reason: reason, context: context)
@@ -240,7 +298,7 @@ public final class Ledger: Sendable {
     }
 
     @discardableResult
-    private func checkPlatform(_ stream: StreamID) throws -> any Platform {
+    func checkPlatform(_ stream: StreamID) throws -> any Platform {
         guard let platform = platforms[stream.platform] else {
             throw LedgerError(.unknownPlatform, "unknown platform '\(stream.platform)'; known: \(platformNames.joined(separator: ", "))")
         }

@@ -22,6 +22,8 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible, Equatable {
             case storeUnavailable = "store_unavailable"
             case corruptEvent = "corrupt_event"
             case notFound = "not_found"
+            case lockLost = "lock_lost"
+            case forbidden = "forbidden"
         }
 
         private let base: Base
@@ -57,6 +59,11 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible, Equatable {
         public static let corruptEvent = Code(.corruptEvent)
         /// Nothing is known of the requested resource.
         public static let notFound = Code(.notFound)
+        /// A refresh lost its cross-replica lock (its backend died, a failover, a blip) before it
+        /// could record its outcome: what it fetched was not made current.
+        public static let lockLost = Code(.lockLost)
+        /// The caller may not do this (e.g. change a secret without an admin key).
+        public static let forbidden = Code(.forbidden)
 
         /// The code's stable name, e.g. `upstream_rejected_credentials`.
         public var description: String { base.rawValue }

@@ -27,6 +27,10 @@ public struct LedgerMetrics: Sendable {
     let parkedStreams = Gauge(label: "tokenledger_scheduler_parked_streams")
     /// Streams attempted by the scheduler.
     let scheduled = Counter(label: "tokenledger_scheduler_attempts_total")
+    /// Refreshes that lost their lock before recording what they fetched, by outcome: `adopted`
+    /// (nobody issued another token: recorded under a new lock) or `superseded` (not made current).
+    let adopted = Counter(label: "tokenledger_refresh_lock_lost_total", dimensions: [("outcome", "adopted")])
+    let superseded = Counter(label: "tokenledger_refresh_lock_lost_total", dimensions: [("outcome", "superseded")])
 
     /// Creates the metrics with the bootstrapped factory.
     public init() {}
@@ -60,6 +64,11 @@ public struct LedgerMetrics: Sendable {
     public func upstreamCall(platform: String, outcome: String, seconds: Double) {
         Counter(label: "tokenledger_upstream_calls_total", dimensions: [("platform", platform), ("outcome", outcome)]).increment()
         Timer(label: "tokenledger_upstream_duration_seconds", dimensions: [("platform", platform)]).recordSeconds(seconds)
+    }
+
+    /// A refresh that lost its lock: whether its token was still made current.
+    public func lockLost(adopted wasAdopted: Bool) {
+        (wasAdopted ? adopted : superseded).increment()
     }
 
     /// A token recorded, by reason.

@@ -1,9 +1,10 @@
 import Synchronization
 
 /// Per-stream refresh locks within one process: what a single-node log offers for
-/// `withRefreshLock`, since there is no other process to exclude.
+/// `withRefreshLock`, since there is no other process to exclude. A stream's lock exists only
+/// while someone holds or awaits it, so ids asked once leave nothing behind.
 public final class StreamLocks: Sendable {
-    private let locks = Mutex<[StreamID: AsyncLock]>([:])
+    private let locks = Mutex<[StreamID: (lock: AsyncLock, users: Int)]>([:])
 
     /// No lock held.
     public init() {}
@@ -11,13 +12,21 @@ public final class StreamLocks: Sendable {
     /// Runs `body` holding the lock of `stream`.
     public func withLock<T: Sendable>(on stream: StreamID, _ body: @Sendable () async throws -> T) async throws -> T {
         let lock = locks.withLock { locks in
-            if let lock = locks[stream] { return lock }
-            let lock = AsyncLock()
-            locks[stream] = lock
-            return lock
+            let entry = locks[stream] ?? (AsyncLock(), 0)
+            locks[stream] = (entry.lock, entry.users + 1)
+            return entry.lock
+        }
+        defer {
+            locks.withLock { locks in
+                guard let entry = locks[stream] else { return }
+                locks[stream] = entry.users > 1 ? (entry.lock, entry.users - 1) : nil
+            }
         }
         return try await lock.withLock(body)
     }
+
+    /// How many streams have a lock held or awaited (tests check that nothing accumulates).
+    public var count: Int { locks.withLock { $0.count } }
 }
 
 /// In-process wake-ups for a single-node log: `listen` registers until cancelled, `wakeAll`

@@ -48,17 +48,14 @@ public final class Projector: Sendable {
         }
     }
 
-    /// Catches up until the checkpoint reaches `position` or `timeout` passes; returns whether it did.
-    public func waitFor(position: Int64, timeout: Duration) async -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while model.checkpoint < position {
-            _ = try? await catchUp()
-            if model.checkpoint >= position { return true }
-            if clock.now >= deadline { return false }
-            try? await Task.sleep(for: .milliseconds(20))
+    /// Catches up once, within `timeout`; returns whether it did. Positions are handed out to
+    /// callers only once committed, so one catch-up started after a caller saw a position
+    /// reaches it: there is nothing to poll for.
+    public func catchUp(within timeout: Duration) async -> Bool {
+        let done = try? await Deadline.run(within: timeout, onTimeout: { CancellationError() }) {
+            try await self.catchUp()
         }
-        return true
+        return done != nil
     }
 
     /// Follows the log until cancelled: LISTEN (re-established on every reconnect, each followed

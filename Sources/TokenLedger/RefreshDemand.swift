@@ -16,13 +16,13 @@ enum RefreshDemand: Sendable {
     /// A token that stays fresh until this date (the scheduler renews ahead of time).
     case freshUntil(Date)
 
-    func isSatisfied(by token: CurrentToken?, now: Date, freshness: Freshness) -> Bool {
-        guard let token, freshness.isFresh(expiresAt: token.expiresAt, now: now) else { return false }
+    func isSatisfied(by token: CurrentToken?, of stream: StreamID, now: Date, freshness: Freshness) -> Bool {
+        guard let token, freshness.isFresh(token, platform: stream.platform, now: now) else { return false }
         switch self {
         case .fresh: return true
         case .replacing(let bad): return token.value != bad
         case .issuedAfter(let position): return token.position > position
-        case .freshUntil(let date): return freshness.isFresh(expiresAt: token.expiresAt, now: date)
+        case .freshUntil(let date): return freshness.isFresh(token, platform: stream.platform, now: date)
         }
     }
 

@@ -61,8 +61,12 @@ public struct RefreshPlan: Sendable, Equatable {
             }
         }
         guard let token = state.token else { return .due(.distantPast) }
-        let spread = policy.jitter * unit(stream, salt: token.position)
-        let planned = freshness.staleAt(expiresAt: token.expiresAt).addingTimeInterval(-policy.lead - spread)
+        // Lead and jitter scale with the token's life as the margin does, so that a short-lived
+        // token is renewed about once per life, not on every tick.
+        let life = token.expiresAt.timeIntervalSince(token.issuedAt)
+        let cap = life > 0 ? life * freshness.maxFraction : .infinity
+        let spread = min(policy.jitter, cap) * unit(stream, salt: token.position)
+        let planned = freshness.staleAt(token, platform: stream.platform).addingTimeInterval(-min(policy.lead, cap) - spread)
         // Asking before the platform would issue a new token only gets the same one back.
         if let renewalWindow {
             return .due(max(planned, token.expiresAt.addingTimeInterval(-renewalWindow)))

@@ -38,12 +38,16 @@ public struct CallContext: Sendable {
     public var actor: String?
     /// The highest log position the caller has seen (read-your-writes across replicas).
     public var minPosition: Int64
+    /// Whether the caller may register or change an app's credentials (an admin key, the
+    /// configuration, an operator's command). The ledger checks it against the state it appends on.
+    public var mayChangeCredentials: Bool
 
     /// Creates a context.
-    public init(requestID: String? = nil, actor: String? = nil, minPosition: Int64 = 0) {
+    public init(requestID: String? = nil, actor: String? = nil, minPosition: Int64 = 0, mayChangeCredentials: Bool = true) {
         self.requestID = requestID
         self.actor = actor
         self.minPosition = minPosition
+        self.mayChangeCredentials = mayChangeCredentials
     }
 
     /// This context with a request id: the caller's, or a short random one generated here, on the

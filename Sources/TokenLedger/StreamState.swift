@@ -78,6 +78,8 @@ public struct StreamState: Sendable, Equatable {
                 consecutiveFailures = 0
             case .refreshFailed:
                 let payload = try event.decode(RefreshFailed.self)
+                // A superseded fetch says the app works: the token issued meanwhile is current.
+                guard payload.code != RefreshFailed.superseded else { break }
                 lastFailure = LastFailure(code: payload.code, at: event.recordedAt, position: event.position)
                 consecutiveFailures += 1
             case .tokenRevoked:

@@ -83,6 +83,12 @@ public struct AccessControl: Sendable {
     /// Checks the request's `Authorization: Bearer …` for `scope` on `project` (`nil`: every
     /// project); returns the key id (the event's actor), or nil when access control is off.
     func authorize(_ request: Request, _ scope: Scope, project: String?) throws -> String? {
+        try authorize(try authenticate(request), scope, project: project)
+    }
+
+    /// The key the request presents (nil when access control is off), or 401: checked before
+    /// anything of the request, its body included, is read.
+    func authenticate(_ request: Request) throws -> Key? {
         guard enabled else { return nil }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             failures.increment()
@@ -95,6 +101,12 @@ public struct AccessControl: Sendable {
             failures.increment()
             throw AuthFailure(status: .unauthorized, code: "unauthenticated", message: "the API key is not known")
         }
+        return key
+    }
+
+    /// Checks an authenticated key for `scope` on `project`; returns its id (the events' actor).
+    func authorize(_ key: Key?, _ scope: Scope, project: String?) throws -> String? {
+        guard enabled, let key else { return nil }
         guard key.scopes.contains(scope) else {
             refusals.increment()
             throw AuthFailure(status: .forbidden, code: "forbidden", message: "key \(key.id) may not \(scope.rawValue)")
@@ -104,6 +116,14 @@ public struct AccessControl: Sendable {
             throw AuthFailure(status: .forbidden, code: "forbidden", message: "key \(key.id) may not use project \(project ?? "* (every project)")")
         }
         return key.id
+    }
+
+    /// Whether `key` may change credentials in `project` (the ledger decides it again, atomically
+    /// with the append, since a secret can change while a request waits).
+    func mayAdminister(_ key: Key?, project: String) -> Bool {
+        guard enabled else { return true }
+        guard let key, key.scopes.contains(.admin) else { return false }
+        return key.projects.map { $0.contains(project) } ?? true
     }
 
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {

@@ -8,8 +8,9 @@ enum ErrorMapping {
         case .invalidInput, .unknownPlatform: .badRequest
         case .credentialsMissing, .appRemoved, .notFound: .notFound
         case .versionConflict: .conflict
+        case .forbidden: .forbidden
         case .upstreamRejectedCredentials, .upstreamMalformedAnswer, .upstreamRefused: .badGateway
-        case .upstreamQuotaExhausted, .upstreamRateLimited, .upstreamBusy, .upstreamUnreachable, .storeUnavailable: .serviceUnavailable
+        case .upstreamQuotaExhausted, .upstreamRateLimited, .upstreamBusy, .upstreamUnreachable, .storeUnavailable, .lockLost: .serviceUnavailable
         default: .internalServerError
         }
     }

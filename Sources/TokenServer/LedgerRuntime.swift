@@ -49,7 +49,9 @@ public struct LedgerRuntime: Sendable {
                 url: url,
                 logger: logger,
                 timeout: .milliseconds(configuration.eventLog.timeoutMs),
-                lockTimeout: .milliseconds(configuration.eventLog.lockTimeoutMs)
+                lockTimeout: .milliseconds(configuration.eventLog.lockTimeoutMs),
+                poolConnections: configuration.eventLog.connections,
+                lockConnections: configuration.eventLog.lockConnections
             )
             connections.append(RunService { await postgres.run() })
             migrate = {
@@ -85,7 +87,11 @@ public struct LedgerRuntime: Sendable {
             tiers: tiers,
             sealer: sealer,
             options: Ledger.Options(
-                freshness: Freshness(earlySeconds: configuration.refresh.earlySeconds),
+                freshness: Freshness(
+                    earlySeconds: configuration.refresh.earlySeconds,
+                    earlySecondsByPlatform: configuration.refresh.earlySecondsByPlatform,
+                    maxFraction: configuration.refresh.maxEarlyFraction
+                ),
                 node: node,
                 readYourWritesTimeout: .milliseconds(configuration.http.readYourWritesTimeoutMs)
             ),
@@ -139,7 +145,13 @@ public struct LedgerRuntime: Sendable {
             try await projector.catchUp()
             for app in apps {
                 let stream = try StreamID(parsing: app.stream)
-                try await ledger.register(secret: app.secret, options: app.options, for: stream, context: CallContext(actor: "config"))
+                do {
+                    try await ledger.register(secret: app.secret, options: app.options, for: stream, context: CallContext(actor: "config"))
+                } catch let error as LedgerError where error.code != .storeUnavailable && error.code != .invalidInput {
+                    // A changed secret the platform refuses (or cannot check now) is not registered,
+                    // and must not stop the replica: the working one stays, and the log says why.
+                    logger.error("app \(stream) from configuration: \(error.message)")
+                }
             }
         }
         if !tiers.isEmpty {

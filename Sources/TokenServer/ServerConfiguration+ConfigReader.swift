@@ -17,6 +17,8 @@ extension ServerConfiguration {
         eventLog.url = reader.string(forKey: "eventlog.url", default: eventLog.url)
         eventLog.timeoutMs = reader.int(forKey: "eventlog.timeout_ms", default: eventLog.timeoutMs)
         eventLog.lockTimeoutMs = reader.int(forKey: "eventlog.lock_timeout_ms", default: eventLog.lockTimeoutMs)
+        eventLog.connections = reader.int(forKey: "eventlog.connections", default: eventLog.connections)
+        eventLog.lockConnections = reader.int(forKey: "eventlog.lock_connections", default: eventLog.lockConnections)
         eventLog.pollIntervalMs = reader.int(forKey: "eventlog.poll_interval_ms", default: eventLog.pollIntervalMs)
         readModels.redisURL = reader.string(forKey: "redis.url").flatMap { $0.isEmpty ? nil : $0 }
         readModels.mysqlURL = reader.string(forKey: "mysql.url").flatMap { $0.isEmpty ? nil : $0 }
@@ -24,6 +26,7 @@ extension ServerConfiguration {
         readModels.selection = reader.string(forKey: "readmodels", default: readModels.selection)
         readModels.timeoutMs = reader.int(forKey: "readmodels_timeout_ms", default: readModels.timeoutMs)
         refresh.earlySeconds = reader.double(forKey: "refresh.early_seconds", default: refresh.earlySeconds)
+        refresh.maxEarlyFraction = reader.double(forKey: "refresh.max_early_fraction", default: refresh.maxEarlyFraction)
         refresh.intervalSeconds = reader.double(forKey: "refresh.interval_seconds", default: refresh.intervalSeconds)
         refresh.enabled = reader.bool(forKey: "refresh.enabled", default: refresh.enabled)
         refresh.concurrency = reader.int(forKey: "refresh.concurrency", default: refresh.concurrency)
@@ -33,6 +36,9 @@ extension ServerConfiguration {
         for name in Self.platformNames {
             if let url = reader.string(forKey: ConfigKey("platforms.\(name).base_url")) {
                 platformBaseURLs[name] = url
+            }
+            if let early = reader.double(forKey: ConfigKey("platforms.\(name).early_seconds")) {
+                refresh.earlySecondsByPlatform[name] = early
             }
         }
         if let url = reader.string(forKey: "platforms.dingtalk.oapi_base_url") { platformBaseURLs["dingtalk.oapi"] = url }
@@ -95,13 +101,14 @@ extension ServerConfiguration {
         guard (1...65535).contains(http.port) || http.port == 0 else {
             throw LedgerError(.invalidInput, "http.port must be 0 to 65535, is \(http.port)")
         }
-        guard refresh.earlySeconds >= 0, refresh.intervalSeconds >= 0, refresh.leadSeconds >= 0, refresh.jitterSeconds >= 0 else {
-            throw LedgerError(.invalidInput, "refresh.* seconds must not be negative")
+        guard refresh.earlySeconds >= 0, refresh.earlySecondsByPlatform.values.allSatisfy({ $0 >= 0 }),
+            refresh.maxEarlyFraction > 0, refresh.maxEarlyFraction < 1, refresh.intervalSeconds >= 0, refresh.leadSeconds >= 0, refresh.jitterSeconds >= 0 else {
+            throw LedgerError(.invalidInput, "refresh.* and platforms.*.early_seconds must not be negative; refresh.max_early_fraction is between 0 and 1")
         }
         guard refresh.concurrency >= 1, refresh.maxBackoffSeconds >= 1 else {
             throw LedgerError(.invalidInput, "refresh.concurrency and refresh.max_backoff_seconds must be at least 1")
         }
-        guard eventLog.timeoutMs > 0, eventLog.lockTimeoutMs > 0, eventLog.pollIntervalMs > 0, platformTimeoutMs > 0 else {
+        guard eventLog.timeoutMs > 0, eventLog.lockTimeoutMs > 0, eventLog.connections > 1, eventLog.lockConnections > 0, eventLog.pollIntervalMs > 0, platformTimeoutMs > 0 else {
             throw LedgerError(.invalidInput, "timeouts and intervals must be positive")
         }
         guard readModels.timeoutMs > 0 else {

@@ -19,8 +19,13 @@ public struct ServerConfiguration: Sendable {
         public var url = "sqlite:data/ledger.sqlite"
         /// `eventlog.timeout_ms`: bound on every query.
         public var timeoutMs = 5000
-        /// `eventlog.lock_timeout_ms`: bound on waiting for another replica's refresh.
+        /// `eventlog.lock_timeout_ms`: bound on waiting for another replica's refresh, and on how
+        /// long a refresh may hold its lock.
         public var lockTimeoutMs = 30000
+        /// `eventlog.connections`: the pooled connections queries share.
+        public var connections = 20
+        /// `eventlog.lock_connections`: the most connections refresh locks hold at once.
+        public var lockConnections = 16
         /// `eventlog.poll_interval_ms`: the projector's safety-net poll.
         public var pollIntervalMs = 2000
     }
@@ -29,6 +34,10 @@ public struct ServerConfiguration: Sendable {
     public struct Refresh: Sendable {
         /// `refresh.early_seconds` (*premature_failure*).
         public var earlySeconds = 300.0
+        /// `platforms.<name>.early_seconds`: the margin of one platform, where it differs.
+        public var earlySecondsByPlatform: [String: Double] = [:]
+        /// `refresh.max_early_fraction`: the margin never takes more of a token's life than this.
+        public var maxEarlyFraction = 0.2
         /// `refresh.interval_seconds` (*corn_interval*); 0 turns the scheduler off.
         public var intervalSeconds = 60.0
         /// `refresh.enabled`: whether this replica runs the scheduler at all.

@@ -27,28 +27,38 @@ struct TokenRoutes: Sendable {
     func register(on router: Router<BasicRequestContext>) {
         router.get("token/:project/:platform/:appid") { request, context in
             let stream = try Self.stream(context)
+            let key = try access.authenticate(request)
             let secret = request.uri.queryParameters.get("secret") ?? request.headers[Self.secretHeader]
             let scope: AccessControl.Scope = secret.map { ledger.isRegistered(secret: $0, for: stream) } == false ? .admin : .read
-            let actor = try access.authorize(request, scope, project: stream.project)
-            let served = try await ledger.token(for: stream, secret: secret, context: Self.callContext(request, actor: actor))
+            let actor = try access.authorize(key, scope, project: stream.project)
+            var call = try Self.callContext(request, actor: actor)
+            call.mayChangeCredentials = access.mayAdminister(key, project: stream.project)
+            let served = try await ledger.token(for: stream, secret: secret, context: call)
             return Self.tokenResponse(served)
         }
         router.put("token/:project/:platform/:appid") { request, context in
             let stream = try Self.stream(context)
+            // Who is asking is settled before the body is read; what they may do, after.
+            let key = try access.authenticate(request)
+            _ = try access.authorize(key, .refresh, project: stream.project)
             let body = try await PutBody(request: request)
             let query = request.uri.queryParameters
             let secret = body.secret ?? query.get("secret") ?? request.headers[Self.secretHeader]
             let nowToken = body.nowToken ?? query.get("nowToken")
             let scope: AccessControl.Scope = secret.map { ledger.isRegistered(secret: $0, for: stream) } == false ? .admin : .refresh
-            let actor = try access.authorize(request, scope, project: stream.project)
-            let served = try await ledger.refresh(stream, secret: secret, nowToken: nowToken, context: Self.callContext(request, actor: actor))
+            let actor = try access.authorize(key, scope, project: stream.project)
+            var call = try Self.callContext(request, actor: actor)
+            call.mayChangeCredentials = access.mayAdminister(key, project: stream.project)
+            let served = try await ledger.refresh(stream, secret: secret, nowToken: nowToken, context: call)
             return Self.tokenResponse(served)
         }
         router.put("token/:project/:platform/:appid/credentials") { request, context in
             let stream = try Self.stream(context)
             let actor = try access.authorize(request, .admin, project: stream.project)
             let body = try await CredentialsBody(request: request)
-            let served = try await ledger.setCredentials(stream, secret: body.secret, options: body.options, context: Self.callContext(request, actor: actor))
+            let served = try await ledger.setCredentials(
+                stream, secret: body.secret, options: body.options, verify: body.verify, context: Self.callContext(request, actor: actor)
+            )
             return try Envelope.value(["stream": stream.description, "version": String(served)])
         }
         router.get("token/:project/:platform/:appid/history") { request, context in
@@ -157,10 +167,12 @@ struct PutBody {
     }
 }
 
-/// The credentials body: `{"secret": string, "options"?: {string: string}}`.
+/// The credentials body: `{"secret": string, "options"?: {string: string}, "verify"?: bool}`.
 struct CredentialsBody {
     var secret: String
     var options: [String: String]
+    /// Whether a change to working credentials is tried with the platform first (default true).
+    var verify = true
 
     init(request: Request) async throws {
         var request = request
@@ -178,6 +190,11 @@ struct CredentialsBody {
                 guard let text = value as? String else { throw LedgerError(.invalidInput, "option \(key) must be a string") }
                 options[key] = text
             }
+        }
+        switch fields["verify"] {
+        case nil, is NSNull: break
+        case let flag as Bool: verify = flag
+        default: throw LedgerError(.invalidInput, "verify must be true or false")
         }
         self.secret = secret
         self.options = options

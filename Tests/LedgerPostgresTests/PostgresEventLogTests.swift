@@ -169,3 +169,33 @@ struct PostgresEventLogTests {
         }
     }
 }
+
+/// The refresh lock's fence against a real server: a lock whose backend was terminated while its
+/// holder lives makes the holder's append fail, and nothing it appended becomes visible.
+@Suite(.serialized)
+struct RefreshFenceTests {
+    @Test(.timeLimit(.minutes(1)))
+    func anAppendUnderALockWhoseBackendWasTerminatedFailsAndRecordsNothing() async throws {
+        let url = try PostgresEventLogTests.url()
+        try await PostgresEventLogTests.withLog { log in
+            let stream = try StreamID(project: "fence\(UInt32.random(in: 0...UInt32.max))", platform: "wechat", appid: "wx1")
+            let started = ContinuousClock.now
+            await #expect(throws: LedgerError.self) {
+                try await log.withRefreshLock(on: stream) { fence in
+                    #expect(try TestServers.terminateRefreshLockHolders(url) == 1)
+                    try await Task.sleep(for: .milliseconds(200))
+                    _ = try await fence.append([EventLogConformance.event()], to: stream, expectedVersion: 0)
+                }
+            }
+            let elapsed = ContinuousClock.now - started
+            #expect(elapsed < .seconds(2), "the lost lock is noticed at the append, not at a timeout: \(elapsed)")
+            #expect(try await log.read(stream: stream, afterVersion: 0, limit: 10).isEmpty)
+            // The stream is free again, and a fenced append under a held lock is visible once released.
+            try await log.withRefreshLock(on: stream) { fence in
+                _ = try await fence.append([EventLogConformance.event()], to: stream, expectedVersion: 0)
+                #expect(try await log.read(stream: stream, afterVersion: 0, limit: 10).isEmpty, "not visible before the lock is released")
+            }
+            #expect(try await log.read(stream: stream, afterVersion: 0, limit: 10).count == 1)
+        }
+    }
+}

@@ -68,7 +68,7 @@ struct SQLiteEventLogTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<5 {
                     group.addTask {
-                        try await log.withRefreshLock(on: stream) {
+                        try await log.withRefreshLock(on: stream) { _ in
                             probe.enter()
                             try await Task.sleep(for: .milliseconds(10))
                             probe.leave()

@@ -50,10 +50,27 @@ struct FreshnessTests {
     @Test func aTokenIsFreshUntilTheEarlyMarginAndValidUntilExpiry() {
         let freshness = Freshness(earlySeconds: 300)
         let expires = Date(timeIntervalSince1970: 10_000)
-        #expect(freshness.isFresh(expiresAt: expires, now: Date(timeIntervalSince1970: 9_699)))
-        #expect(!freshness.isFresh(expiresAt: expires, now: Date(timeIntervalSince1970: 9_700)))
+        let token = CurrentToken(value: "t", expiresAt: expires, position: 1, issuedAt: Date(timeIntervalSince1970: 2_800))
+        #expect(freshness.isFresh(token, platform: "wechat", now: Date(timeIntervalSince1970: 9_699)))
+        #expect(!freshness.isFresh(token, platform: "wechat", now: Date(timeIntervalSince1970: 9_700)))
+        #expect(freshness.isFresh(expiresAt: expires, platform: "wechat", now: Date(timeIntervalSince1970: 9_699)))
+        #expect(!freshness.isFresh(expiresAt: expires, platform: "wechat", now: Date(timeIntervalSince1970: 9_700)))
         #expect(freshness.isStillValid(expiresAt: expires, now: Date(timeIntervalSince1970: 9_999)))
         #expect(!freshness.isStillValid(expiresAt: expires, now: Date(timeIntervalSince1970: 10_000)))
+    }
+
+    @Test func theMarginIsAtMostAFractionOfAShortTokensLifeAndSettablePerPlatform() {
+        let freshness = Freshness(earlySeconds: 300, earlySecondsByPlatform: ["feishu": 1800], maxFraction: 0.2)
+        // A 300-second OAuth2 token: 60 s of margin, not 300 (which would make it never fresh).
+        let short = CurrentToken(value: "t", expiresAt: Date(timeIntervalSince1970: 1_300), position: 1, issuedAt: Date(timeIntervalSince1970: 1_000))
+        #expect(freshness.margin(of: short, platform: "oauth2") == 60)
+        #expect(freshness.isFresh(short, platform: "oauth2", now: Date(timeIntervalSince1970: 1_239)))
+        #expect(!freshness.isFresh(short, platform: "oauth2", now: Date(timeIntervalSince1970: 1_240)))
+        // A two-hour token keeps the full setting; Feishu's own is longer.
+        let long = CurrentToken(value: "t", expiresAt: Date(timeIntervalSince1970: 8_200), position: 1, issuedAt: Date(timeIntervalSince1970: 1_000))
+        #expect(freshness.margin(of: long, platform: "wechat") == 300)
+        #expect(freshness.margin(of: long, platform: "feishu") == 1_440)
+        #expect(freshness.margin(platform: "feishu", life: nil) == 1_800)
     }
 }
 

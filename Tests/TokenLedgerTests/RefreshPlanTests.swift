@@ -32,6 +32,20 @@ struct RefreshPlanTests {
         #expect(date >= stale.addingTimeInterval(-130))
     }
 
+    @Test func aShortLivedTokenIsRenewedOncePerLifeNotOnEveryTick() throws {
+        // 300 s of life: margin, lead and jitter each at most 60 s, so renewal falls in its last
+        // three fifths, not before it was even issued (lead 120 + margin 300 > 300).
+        let issued = Date(timeIntervalSince1970: 1000)
+        var short = state(at: issued)
+        short.token = CurrentToken(value: "t", expiresAt: issued.addingTimeInterval(300), position: 2, issuedAt: issued)
+        guard case .due(let date) = RefreshPlan.decide(short, stream: stream, freshness: freshness, policy: policy) else {
+            Issue.record("expected a due date")
+            return
+        }
+        #expect(date >= issued.addingTimeInterval(120))
+        #expect(date <= issued.addingTimeInterval(180))
+    }
+
     @Test func anAppWithoutTokenIsDueNowAndOneWithoutSecretIsIdle() {
         #expect(RefreshPlan.decide(state(), stream: stream, freshness: freshness, policy: policy) == .due(.distantPast))
         var noSecret = state()
