@@ -78,6 +78,19 @@ struct StreamIsolationTests {
         }
     }
 
+    @Test(.timeLimit(.minutes(1)))
+    func aTierThatAnswersWithAnotherStreamsRowIsNotServedFrom() async throws {
+        try await Self.withEmptyModel("redis") { model, log in
+            let (asked, other) = (try Stores.stream("asked"), try Stores.stream("other"))
+            try await Stores.issue(log, asked, token: "from-the-log")
+            try await Stores.issue(log, other, token: "token-of-other")
+            try await StoreProjectorTests.projector(model, log).catchUp()
+            let misrouted = Misrouted(model: model, answering: [asked: other])
+            #expect(try await misrouted.row(of: asked).row?.token == "token-of-other")
+            #expect(try await Self.served([asked], log, misrouted) == (["from-the-log"], 0))
+        }
+    }
+
     @Test(.timeLimit(.minutes(2)), arguments: Stores.names)
     func aTokenNoKeyOpensClearsTheStoredToken(_ name: String) async throws {
         try await Self.withEmptyModel(name) { model, log in
@@ -134,4 +147,20 @@ struct StreamIsolationTests {
             )
         }
     }
+}
+
+/// A real store whose reads answer some streams with another stream's row, as a store with a
+/// shared key or a hand-written row would: what `Ledger`'s tiered read must not serve.
+struct Misrouted: ReadModel {
+    let model: any ReadModel
+    let answering: [StreamID: StreamID]
+
+    var name: String { model.name }
+    func checkpoint() async throws -> Int64 { try await model.checkpoint() }
+    func apply(_ rows: [ReadModelRow], checkpoint: Int64) async throws { try await model.apply(rows, checkpoint: checkpoint) }
+    func row(of stream: StreamID) async throws -> (row: ReadModelRow?, checkpoint: Int64) { try await model.row(of: answering[stream] ?? stream) }
+    func snapshot() async throws -> ReadModelSnapshot { try await model.snapshot() }
+    func reset() async throws { try await model.reset() }
+    func prepare() async throws { try await model.prepare() }
+    func shutdown() async { await model.shutdown() }
 }
