@@ -8,18 +8,25 @@ public import TokenLedger
 ///
 /// SQLite serialises writers and positions are assigned inside the write transaction, and this
 /// process runs one transaction at a time besides, so a reader never sees a later position before
-/// an earlier one has committed.
+/// an earlier one has committed. Reads go through a connection of their own: a connection sees the
+/// rows of its own open transaction, so reading on the writer's would show an append's first
+/// events before its commit, and show them even if it then rolls back; in WAL mode another
+/// connection sees only committed transactions, without waiting for the writer.
 public final class SQLiteEventLog: EventLog {
+    /// Appends only, one transaction at a time.
     private let connection: SQLiteConnection
+    /// Every read (`query_only`).
+    private let reader: SQLiteConnection
     private let logger: Logger
-    /// One transaction at a time on the shared connection (a connection is not a transaction scope).
+    /// One transaction at a time on the writing connection (a connection is not a transaction scope).
     private let writer = AsyncLock()
     /// Per-stream refresh locks: a single node has no other process to exclude.
     private let refreshLocks = StreamLocks()
     private let wakeUps = WakeUps()
 
-    private init(connection: SQLiteConnection, logger: Logger) {
+    private init(connection: SQLiteConnection, reader: SQLiteConnection, logger: Logger) {
         self.connection = connection
+        self.reader = reader
         self.logger = logger
     }
 
@@ -30,15 +37,29 @@ public final class SQLiteEventLog: EventLog {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-        let log = SQLiteEventLog(connection: connection, logger: logger)
-        for statement in Self.schema {
-            _ = try await connection.query(statement, [])
+        do {
+            for statement in Self.schema {
+                _ = try await connection.query(statement, [])
+            }
+            let reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            do {
+                for statement in ["PRAGMA busy_timeout=5000", "PRAGMA query_only=1"] {
+                    _ = try await reader.query(statement, [])
+                }
+                return SQLiteEventLog(connection: connection, reader: reader, logger: logger)
+            } catch {
+                try? await reader.close()
+                throw error
+            }
+        } catch {
+            try? await connection.close()
+            throw error
         }
-        return log
     }
 
     /// Closes the file.
     public func close() async throws {
+        try await reader.close()
         try await connection.close()
     }
 
@@ -123,7 +144,7 @@ public final class SQLiteEventLog: EventLog {
     public func read(stream: StreamID, afterVersion: Int64, limit: Int) async throws -> [RecordedEvent] {
         try await storeErrors {
             try Self.decode(
-                try await self.connection.query(
+                try await self.reader.query(
                     """
                     SELECT \(Self.columns) FROM token_events WHERE project = ? AND platform = ? AND appid = ? AND version > ?
                     ORDER BY version LIMIT ?
@@ -137,7 +158,7 @@ public final class SQLiteEventLog: EventLog {
     public func readAll(after position: Int64, limit: Int) async throws -> [RecordedEvent] {
         try await storeErrors {
             try Self.decode(
-                try await self.connection.query(
+                try await self.reader.query(
                     "SELECT \(Self.columns) FROM token_events WHERE position > ? ORDER BY position LIMIT ?",
                     [.integer(Int(position)), .integer(limit)]
                 )

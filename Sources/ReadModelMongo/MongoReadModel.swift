@@ -68,7 +68,8 @@ public final class MongoReadModel: ReadModel {
     public func row(of stream: StreamID) async throws -> (row: ReadModelRow?, checkpoint: Int64) {
         try await call("read a token") { connection in
             let documents = try connection.find("current_tokens", filter: #"{"_id": \#(MongoConnection.quoted(stream.description))}"#)
-            return (try documents.first.flatMap(Self.row), try Self.checkpoint(connection))
+            let row = documents.first.flatMap { try? Self.row($0) }?.belonging(to: stream)
+            return (row, try Self.checkpoint(connection))
         }
     }
 

@@ -95,7 +95,8 @@ public final class MySQLReadModel: ReadModel {
                 """
             )
             guard let first = rows.first else { return (nil, 0) }
-            return (try? Self.row(first), first[6].flatMap { Int64($0) } ?? 0)
+            // PAD SPACE collations match `wx1 ` to `wx1`: the row must name exactly `stream`.
+            return ((try? Self.row(first))?.belonging(to: stream), first[6].flatMap { Int64($0) } ?? 0)
         }
     }
 

@@ -6,7 +6,8 @@ import Foundation
 import ReadModelSupport
 public import TokenLedger
 
-/// The Redis read model: one hash per stream at `tokenledger:{project}:{platform}:{appid}` with
+/// The Redis read model: one hash per stream at `tokenledger:{project}:{platform}:{appid}` (each
+/// id with `%` and `:` percent-encoded, see `key(of:)`) with
 /// `token`, `expires_at` (ISO 8601), `expires_at_ms`, `position` and `stream`, expiring with the
 /// token, so that any program can `HGET` it; the checkpoint in the hash `tokenledger:checkpoint`.
 ///
@@ -14,7 +15,7 @@ public import TokenLedger
 /// position, the checkpoint only upwards.
 public final class RedisReadModel: ReadModel {
     public let name = "redis"
-    /// The key of the checkpoint hash (it has one colon; a stream's key has three or more).
+    /// The key of the checkpoint hash (it has one colon; a stream's key has exactly three).
     public static let checkpointKey = "tokenledger:checkpoint"
     private let pool: BlockingPool<RedisConnection>
     private let node: String
@@ -33,9 +34,17 @@ public final class RedisReadModel: ReadModel {
         }
     }
 
-    /// The key of `stream`.
+    /// The key of `stream`. Ids may hold `:`, so each is written with `%` as `%25` and `:` as
+    /// `%3A`: the key's three separators are then its only colons and two streams never share a
+    /// key (`a/b:c/d` and `a:b/c/d` would otherwise both be `tokenledger:a:b:c:d`), while an id
+    /// without those characters, as nearly all are, is written as it is.
     public static func key(of stream: StreamID) -> String {
-        "tokenledger:\(stream.project):\(stream.platform):\(stream.appid)"
+        "tokenledger:\(keyPart(stream.project)):\(keyPart(stream.platform)):\(keyPart(stream.appid))"
+    }
+
+    private static func keyPart(_ id: String) -> String {
+        guard id.contains(where: { $0 == "%" || $0 == ":" }) else { return id }
+        return id.replacing("%", with: "%25").replacing(":", with: "%3A")
     }
 
     public func checkpoint() async throws -> Int64 {
@@ -66,7 +75,8 @@ public final class RedisReadModel: ReadModel {
     public func row(of stream: StreamID) async throws -> (row: ReadModelRow?, checkpoint: Int64) {
         try await call("read a token") { connection in
             let replies = try connection.pipeline([["HGETALL", Self.key(of: stream)], ["HGET", Self.checkpointKey, "position"]])
-            return (try? Self.row(from: replies[0], key: Self.key(of: stream)), Self.position(replies[1]))
+            let row = (try? Self.row(from: replies[0], key: Self.key(of: stream)))?.belonging(to: stream)
+            return (row, Self.position(replies[1]))
         }
     }
 

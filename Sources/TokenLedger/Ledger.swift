@@ -148,7 +148,7 @@ public final class Ledger: Sendable {
         for tier in tiers {
             do {
                 let (row, checkpoint) = try await tier.row(of: stream)
-                guard checkpoint >= minPosition, let row, let token = row.token, let expiresAt = row.expiresAt,
+                guard checkpoint >= minPosition, let row = row?.belonging(to: stream), let token = row.token, let expiresAt = row.expiresAt,
                     options.freshness.isFresh(expiresAt: expiresAt, platform: stream.platform, now: now())
                 else { continue }
                 tierMetrics.hit(tier.name)

@@ -5,7 +5,7 @@ public import Foundation
 #endif
 
 /// One stream's row in a shared read model (Redis, MySQL, MongoDB): its current token, or a
-/// tombstone once the token was revoked or the app removed.
+/// tombstone once the token was revoked, the app removed, or its last token could not be opened.
 public struct ReadModelRow: Sendable, Equatable {
     /// The stream.
     public var stream: StreamID
@@ -55,7 +55,9 @@ public protocol ReadModel: Sendable {
     /// Writes `rows` (at most one per stream) and raises the checkpoint to `checkpoint`, in one
     /// write where the store allows.
     func apply(_ rows: [ReadModelRow], checkpoint: Int64) async throws
-    /// The row of `stream` and the store's checkpoint, read together.
+    /// The row of `stream` and the store's checkpoint, read together. The row is nil when the
+    /// store holds none for `stream`, or holds where `stream`'s row would be one that names another
+    /// stream or that this model would not have written (see `ReadModelRow.belonging(to:)`).
     func row(of stream: StreamID) async throws -> (row: ReadModelRow?, checkpoint: Int64)
     /// Everything held (for `verify`).
     func snapshot() async throws -> ReadModelSnapshot
@@ -68,9 +70,16 @@ public protocol ReadModel: Sendable {
 }
 
 extension ReadModelRow {
+    /// This row if it is `stream`'s, else nil: a row found under another stream's key (a key
+    /// two streams share, a row written by hand) is absent for `stream`, never served to it.
+    public func belonging(to stream: StreamID) -> ReadModelRow? {
+        self.stream == stream ? self : nil
+    }
+
     /// The rows a page of events leaves behind: the last token-affecting event of each stream.
     /// Events that do not change the served token (credentials, failures) change no row; a
-    /// token that cannot be opened (unknown key) is skipped and reported through `unreadable`.
+    /// token that cannot be opened (unknown key) clears the stream's token, as in memory (an
+    /// older token is never served as the current one), and is reported through `unreadable`.
     public static func rows(
         for events: [RecordedEvent],
         sealer: Sealer,
@@ -88,7 +97,7 @@ extension ReadModelRow {
                     row = ReadModelRow(stream: event.stream, token: token, expiresAt: payload.expiresAt, position: event.position)
                 } catch {
                     unreadable(event)
-                    continue
+                    row = ReadModelRow(stream: event.stream, token: nil, expiresAt: nil, position: event.position)
                 }
             case .tokenRevoked, .credentialsRemoved:
                 row = ReadModelRow(stream: event.stream, token: nil, expiresAt: nil, position: event.position)

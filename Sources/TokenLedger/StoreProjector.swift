@@ -115,7 +115,7 @@ public final class StoreProjector: Sendable {
                     for try await events in read {
                         let rows = ReadModelRow.rows(for: events, sealer: sealer) { event in
                             logger.warning(
-                                "token event cannot be opened, not projected",
+                                "token event cannot be opened, token cleared",
                                 metadata: ["readmodel": "\(model.name)", LogKey.stream: "\(event.stream)", "position": "\(event.position)"]
                             )
                         }

@@ -62,12 +62,14 @@ public struct StreamState: Sendable, Equatable {
                 credentialsPosition = event.position
                 consecutiveFailures = 0
             case .tokenIssued:
-                let payload = try event.decode(TokenIssued.self)
+                let payload: TokenIssued
                 let value: String
                 do {
+                    payload = try event.decode(TokenIssued.self)
                     value = try sealer.open(payload.token, for: event.stream)
                 } catch {
-                    // Never serve an older token as if it were the current one.
+                    // Never serve an older token as if it were the current one (the shared read
+                    // models clear theirs too, see `ReadModelRow.rows(for:sealer:unreadable:)`).
                     token = nil
                     refreshToken = nil
                     throw error

@@ -21,6 +21,19 @@ struct SQLiteEventLogTests {
         }
     }
 
+    /// Runs `sql` with the sqlite3 command-line tool on the file at `path` (a second writer,
+    /// behind the log's back); returns its exit status and what it wrote to stderr.
+    static func sqlite3(_ path: String, _ sql: String) throws -> (status: Int32, errors: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        process.arguments = [path, sql]
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+
     var stream: StreamID { try! StreamID(project: "p", platform: "wechat", appid: "wx1") }
 
     @Test func appendsReadBackInOrderAndSurviveReopening() async throws {
@@ -82,20 +95,51 @@ struct SQLiteEventLogTests {
         }
     }
 
+    /// An append of two events whose second insert fails (a trigger planted behind the log's back
+    /// aborts it after a slow check) rolls back: a reader polling all along never sees its first event.
+    @Test(.timeLimit(.minutes(1)))
+    func aReaderNeverSeesAnEventOfAnAppendThatRollsBack() async throws {
+        let stream = self.stream
+        try await Self.withLog { log, path in
+            let committed = try await log.append([EventLogConformance.event()], to: stream, expectedVersion: 0)
+            // The cross join keeps the failing insert busy (~1 s) while the first event is written.
+            let (status, errors) = try Self.sqlite3(
+                path,
+                """
+                CREATE TABLE slow (x INTEGER);
+                WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 4000) INSERT INTO slow SELECT x FROM n;
+                CREATE TRIGGER injected_failure BEFORE INSERT ON token_events WHEN NEW.metadata LIKE '%"poison"%'
+                BEGIN SELECT RAISE(ABORT, 'injected failure') WHERE (SELECT count(*) FROM slow AS a, slow AS b) > 0; END;
+                """
+            )
+            try #require(status == 0, "\(errors)")
+            let done = Flag()
+            let appending = Task {
+                defer { done.set() }
+                return try await log.append([EventLogConformance.event(node: "doomed"), EventLogConformance.event(node: "poison")], to: stream, expectedVersion: 1)
+            }
+            var reads = 0
+            var seen: [RecordedEvent] = []
+            repeat {
+                seen += try await log.readAll(after: 0, limit: 10)
+                seen += try await log.read(stream: stream, afterVersion: 0, limit: 10)
+                reads += 1
+            } while !done.isSet
+            await #expect(throws: LedgerError.self) { _ = try await appending.value }
+            #expect(reads > 1)
+            #expect(!seen.contains { $0.metadata.node == "doomed" }, "a reader saw an event that was rolled back")
+            #expect(try await log.readAll(after: 0, limit: 10) == committed)
+        }
+    }
+
     @Test func theTriggersRejectChangesMadeBehindTheLogsBack() async throws {
         let stream = self.stream
         try await Self.withLog { log, path in
             _ = try await log.append([EventLogConformance.event()], to: stream, expectedVersion: 0)
             for statement in ["UPDATE token_events SET type = 'x'", "DELETE FROM token_events"] {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-                process.arguments = [path, statement]
-                let errors = Pipe()
-                process.standardError = errors
-                try process.run()
-                process.waitUntilExit()
-                #expect(process.terminationStatus != 0, "\(statement)")
-                #expect(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains("append-only"))
+                let (status, errors) = try Self.sqlite3(path, statement)
+                #expect(status != 0, "\(statement)")
+                #expect(errors.contains("append-only"))
             }
             #expect(try await log.readAll(after: 0, limit: 10).count == 1)
         }
@@ -108,4 +152,11 @@ final class OverlapProbe: Sendable {
     func enter() { state.withLock { $0.inside += 1; if $0.inside > 1 { $0.overlapped = true } } }
     func leave() { state.withLock { $0.inside -= 1 } }
     var overlapped: Bool { state.withLock { $0.overlapped } }
+}
+
+/// A flag one task sets and another polls.
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }

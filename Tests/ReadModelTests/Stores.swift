@@ -71,9 +71,15 @@ enum Stores {
         try StreamID(project: "rm\(UInt32.random(in: 0...UInt32.max))\(tag)", platform: "wechat", appid: "wx.A:b@c-d_E")
     }
 
-    /// Appends a token to `stream` at its next version.
+    /// Appends a token to `stream` at its next version, sealed by `sealer` (the tests' own by default).
     @discardableResult
-    static func issue(_ log: any EventLog, _ stream: StreamID, token: String, expiresIn: TimeInterval = 7200) async throws -> RecordedEvent {
+    static func issue(
+        _ log: any EventLog,
+        _ stream: StreamID,
+        token: String,
+        expiresIn: TimeInterval = 7200,
+        sealer: Sealer = Stores.sealer
+    ) async throws -> RecordedEvent {
         let version = try await log.read(stream: stream, afterVersion: 0, limit: 10_000).last?.version ?? 0
         let payload = TokenIssued(token: try sealer.seal(token, for: stream), expiresAt: Date().addingTimeInterval(expiresIn), reason: .miss, upstreamLatencyMs: 1)
         return try await log.append([try NewEvent(payload, metadata: EventMetadata(node: "test"))], to: stream, expectedVersion: version).last!

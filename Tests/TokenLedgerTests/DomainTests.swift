@@ -103,6 +103,32 @@ struct StreamStateTests {
         #expect(model.state(of: stream)?.token == nil)
     }
 
+    @Test func aTokenEventThatCannotBeReadClearsTheTokenInMemoryAndInTheStoresRows() throws {
+        let stream = try StreamID(project: "p", platform: "wechat", appid: "wx1")
+        let sealer = try Sealer(current: "k1", keys: ["k1": Sealer.generateKey()])
+        let gone = try Sealer(current: "k0", keys: ["k0": Sealer.generateKey()])
+        let metadata = EventMetadata(node: "n")
+        func issued(_ sealer: Sealer, _ position: Int64) throws -> RecordedEvent {
+            let event = try NewEvent(
+                TokenIssued(token: try sealer.seal("tok\(position)", for: stream), expiresAt: Date().addingTimeInterval(7200), reason: .miss, upstreamLatencyMs: 5),
+                metadata: metadata
+            )
+            return RecordedEvent(position: position, stream: stream, version: position, type: event.type, data: event.data, metadata: metadata, recordedAt: Date())
+        }
+        var corrupt = try issued(sealer, 3)
+        corrupt.data = Data("{}".utf8)
+        for unreadable in [try issued(gone, 2), corrupt] {
+            let events = [try issued(sealer, 1), unreadable]
+            var state = StreamState()
+            for event in events { state.apply(event, sealer: sealer) }
+            #expect(state.token == nil)
+            var reported: [Int64] = []
+            let rows = ReadModelRow.rows(for: events, sealer: sealer) { reported.append($0.position) }
+            #expect(rows == [ReadModelRow(stream: stream, token: nil, expiresAt: nil, position: unreadable.position)])
+            #expect(reported == [unreadable.position])
+        }
+    }
+
     @Test func credentialsThatOpenReestablishAStreamWhoseOlderEventsDoNot() throws {
         let stream = try StreamID(project: "p", platform: "wechat", appid: "wx1")
         let (old, new) = (Sealer.generateKey(), Sealer.generateKey())

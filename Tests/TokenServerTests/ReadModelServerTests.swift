@@ -79,7 +79,7 @@ struct ReadModelServerTests {
             defer { replicas.forEach { $0.stop() } }
             let path = "/token/\(project)/wechat/wx.rm:1"
             let first = try #require(try await HTTP.envelope("GET", replicas[0].baseURL + path + "?secret=S").envelope.data)
-            let key = "tokenledger:\(project):wechat:wx.rm:1"
+            let key = "tokenledger:\(project):wechat:wx.rm%3A1"  // ':' in an id is written %3A
             #expect(try await Self.eventually { try Self.redisToken(key) == first }, "a plain redis-cli reads the token")
             #expect(try await Self.eventually { try Self.mysqlToken(project: project, appid: "wx.rm:1") == first })
 
