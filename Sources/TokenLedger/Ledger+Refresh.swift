@@ -75,11 +75,11 @@ extension Ledger {
         }
         let latencyMs = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
         let payload = TokenIssued(
-            token: try sealer.seal(issued.token, for: stream),
+            token: try sealer.seal(issued.token, for: stream, as: .token),
             expiresAt: now().addingTimeInterval(Double(issued.expiresIn)),
             reason: reason,
             upstreamLatencyMs: latencyMs,
-            refreshToken: try issued.refreshToken.map { try sealer.seal($0, for: stream) }
+            refreshToken: try issued.refreshToken.map { try sealer.seal($0, for: stream, as: .refreshToken) }
         )
         let recorded = try await appendRetrying(try NewEvent(payload, metadata: metadata(context)), to: stream, expectedVersion: state.version)
         try await projector.catchUp()

@@ -184,7 +184,7 @@ public final class Ledger: Sendable {
             let options = replacingOptions || !platformOptions.isEmpty ? platformOptions : state.options
             let sealedWithCurrentKey = !resealing || state.credentialsKeyID == sealer.currentKeyID
             if state.secret == secret, !state.removed, options == state.options, sealedWithCurrentKey { return }
-            let payload = CredentialsSet(secret: try sealer.seal(secret, for: stream), options: options)
+            let payload = CredentialsSet(secret: try sealer.seal(secret, for: stream, as: .secret), options: options)
             do {
                 _ = try await log.append([try NewEvent(payload, metadata: metadata(context))], to: stream, expectedVersion: state.version)
                 try await projector.catchUp()
