@@ -15,6 +15,37 @@ enum Command {
         return try collect(process)
     }
 
+    /// Runs a command that must exit on its own (e.g. a `serve` that must refuse to start):
+    /// status and output, or nil if it still ran after `within` (it is stopped then).
+    static func runToExit(
+        _ arguments: [String],
+        folder: String,
+        environment extra: [String: String],
+        within: Duration = .seconds(20)
+    ) async throws -> (status: Int32, output: String)? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try TestEnvironment.binary("TOKENLEDGER_BIN", fallback: "tokenledger"))
+        process.arguments = arguments + ["--config-dir", TestEnvironment.repositoryRoot + "/config"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["TOKENLEDGER_ENV"] = "test"
+        environment["EVENTLOG_URL"] = "sqlite:\(folder)/ledger.sqlite"
+        environment["SECRETS_KEY_FILE"] = "\(folder)/secrets.key"
+        for (key, value) in extra { environment[key] = value }
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let deadline = ContinuousClock.now.advanced(by: within)
+        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+            return nil
+        }
+        return (process.terminationStatus, String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+
     /// Runs any program (a store's own client) and returns its trimmed output.
     static func output(_ executable: String, _ arguments: [String]) throws -> String {
         let process = Process()
