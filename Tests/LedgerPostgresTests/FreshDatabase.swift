@@ -63,7 +63,8 @@ struct FreshDatabase: Sendable {
         }
     }
 
-    private static func withConnection<T: Sendable>(
+    /// A connection as `user` to `database` (no password, no TLS: the test server trusts loopback).
+    static func withConnection<T: Sendable>(
         host: String,
         port: Int,
         user: String,

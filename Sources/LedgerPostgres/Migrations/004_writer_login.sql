@@ -1,6 +1,7 @@
--- The writer logs in (its password is set apart: ALTER ROLE tokenledger_writer PASSWORD '…').
--- Databases migrated before this may have it NOLOGIN, or not at all (003 used to go on without
--- CREATEROLE): create or alter it now, and fail, recording nothing, if this role may not.
+-- The writer logs in (its password is set apart: ALTER ROLE tokenledger_writer PASSWORD '…') and
+-- may SELECT and INSERT, nothing more. Databases migrated before this may have it NOLOGIN, or not
+-- at all (003 used to go on without CREATEROLE): create or alter it now, and fail, recording
+-- nothing, if this role may not.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tokenledger_writer') THEN
