@@ -39,7 +39,7 @@ struct FreshDatabase: Sendable {
         let database = FreshDatabase(name: "tl_\(UInt32.random(in: 0...UInt32.max))", host: server.host, port: server.port)
         try await withConnection(host: server.host, port: server.port, user: superuser, database: server.database) { connection in
             let ownerClause = owner.map { " OWNER \($0)" } ?? ""
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(database.name)\(ownerClause)"), logger: Logger(label: "raw"))
+            _ = try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(database.name)\(ownerClause)"), logger: Logger(label: "raw"))
         }
         let value: T
         do {
@@ -59,7 +59,7 @@ struct FreshDatabase: Sendable {
 
     private func drop(superuser: String, adminDatabase: String) async throws {
         try await Self.withConnection(host: host, port: port, user: superuser, database: adminDatabase) { connection in
-            try await connection.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: Logger(label: "raw"))
+            _ = try await connection.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: Logger(label: "raw"))
         }
     }
 

@@ -97,7 +97,7 @@ struct PostgresPrivilegeTests {
         try await Self.asSuperuser("ALTER ROLE \(Self.writer) RENAME TO \(aside)")
         do {
             try await FreshDatabase.with(owner: owner) { database in
-                let failure = await database.withLog(as: owner) { log in
+                let failure = try await database.withLog(as: owner) { log in
                     do {
                         try await log.migrate()
                         return "migrated"
@@ -148,13 +148,13 @@ struct PostgresPrivilegeTests {
 
     /// The writer role exists in the cluster: migrating a throw-away database creates it if not.
     static func ensureWriterExists() async throws {
-        try await FreshDatabase.with { database in
+        _ = try await FreshDatabase.with { database in
             try await database.withLog(as: try FreshDatabase.superuser()) { log in try await log.migrate() }
         }
     }
 
     static func asSuperuser(_ statement: String) async throws {
-        try await PostgresEventLogTests.withRawConnection { connection in
+        _ = try await PostgresEventLogTests.withRawConnection { connection in
             try await connection.query(PostgresQuery(unsafeSQL: statement), logger: Logger(label: "raw"))
         }
     }
