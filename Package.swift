@@ -56,6 +56,7 @@ let package = Package(
                 .embedInCode("Migrations/001_token_events.sql"),
                 .embedInCode("Migrations/002_append_only.sql"),
                 .embedInCode("Migrations/003_writer_role.sql"),
+                .embedInCode("Migrations/004_writer_login.sql"),
             ],
             swiftSettings: upcoming
         ),

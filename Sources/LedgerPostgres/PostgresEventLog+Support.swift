@@ -56,13 +56,15 @@ extension PostgresEventLog {
         }
     }
 
-    /// Runs `body` within `timeout`, mapping every failure but a version conflict to
-    /// `.storeUnavailable` so that callers see one error for "the log is not there".
+    /// Runs `body` within `timeout`, mapping every failure but a `LedgerError` (a version conflict)
+    /// or a `SchemaFailure` to `.storeUnavailable` so that callers see one error for "the log is not there".
     func guarded<T: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         do {
             return try await withinTimeout(what, body)
         } catch let error as LedgerError {
             throw error
+        } catch let failure as SchemaFailure {
+            throw failure
         } catch is CancellationError {
             throw CancellationError()
         } catch {

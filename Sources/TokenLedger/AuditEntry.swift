@@ -68,7 +68,7 @@ public struct AuditEntry: Sendable, Codable, Equatable {
             secret = "********"
         case .tokenIssued:
             if let payload = try? event.decode(TokenIssued.self) {
-                token = (try? sealer.open(payload.token, for: event.stream)).map(Self.mask) ?? "<unreadable>"
+                token = (try? sealer.open(payload.token, for: event.stream, as: .token)).map(Self.mask) ?? "<unreadable>"
                 expiresAt = Self.iso(payload.expiresAt)
                 reason = payload.reason.rawValue
                 upstreamLatencyMs = payload.upstreamLatencyMs

@@ -31,11 +31,11 @@ struct FetchedToken: Sendable {
     ) throws {
         let expiresAt = ledger.now().addingTimeInterval(Double(issued.expiresIn))
         let payload = TokenIssued(
-            token: try ledger.sealer.seal(issued.token, for: stream),
+            token: try ledger.sealer.seal(issued.token, for: stream, as: .token),
             expiresAt: expiresAt,
             reason: reason,
             upstreamLatencyMs: Int(Ledger.seconds(elapsed) * 1000),
-            refreshToken: try issued.refreshToken.map { try ledger.sealer.seal($0, for: stream) }
+            refreshToken: try issued.refreshToken.map { try ledger.sealer.seal($0, for: stream, as: .refreshToken) }
         )
         self.plain = issued.token
         self.events = preceding + [try NewEvent(payload, metadata: ledger.metadata(context))]

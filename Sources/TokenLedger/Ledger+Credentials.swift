@@ -22,7 +22,7 @@ extension Ledger {
                         throw LedgerError(.forbidden, "changing the secret of \(stream) needs an admin key")
                     }
                     let credentials = try NewEvent(
-                        CredentialsSet(secret: try self.sealer.seal(secret, for: stream), options: options), metadata: self.metadata(context)
+                        CredentialsSet(secret: try self.sealer.seal(secret, for: stream, as: .secret), options: options), metadata: self.metadata(context)
                     )
                     // Not forced: WeChat's stable token comes back unchanged, invalidating nothing.
                     let request = TokenRequest(

@@ -242,7 +242,7 @@ public final class Ledger: Sendable {
             if changes, verify, state.secret != nil, !state.removed, !state.unreadable {
                 return try await registerVerified(secret: secret, options: options, for: stream, context: context)
             }
-            let payload = CredentialsSet(secret: try sealer.seal(secret, for: stream), options: options)
+            let payload = CredentialsSet(secret: try sealer.seal(secret, for: stream, as: .secret), options: options)
             do {
                 _ = try await log.append([try NewEvent(payload, metadata: metadata(context))], to: stream, expectedVersion: state.version)
                 try await projector.catchUp()

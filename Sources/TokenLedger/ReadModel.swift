@@ -93,7 +93,7 @@ extension ReadModelRow {
             case .tokenIssued:
                 do {
                     let payload = try event.decode(TokenIssued.self)
-                    let token = try sealer.open(payload.token, for: event.stream)
+                    let token = try sealer.open(payload.token, for: event.stream, as: .token)
                     row = ReadModelRow(stream: event.stream, token: token, expiresAt: payload.expiresAt, position: event.position)
                 } catch {
                     unreadable(event)

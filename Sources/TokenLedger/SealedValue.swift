@@ -1,4 +1,5 @@
-/// A secret or token encrypted at rest: `v1.<key id>.<base64 of nonce, ciphertext and tag>`.
+/// A secret or token encrypted at rest: `v2.<key id>.<base64 of nonce, ciphertext and tag>`
+/// (`v1` for values sealed before their field was bound, which still open).
 ///
 /// It encodes as that single string, so the log's JSON never holds a plaintext secret.
 public struct SealedValue: Sendable, Codable, Hashable, CustomStringConvertible {
@@ -8,10 +9,18 @@ public struct SealedValue: Sendable, Codable, Hashable, CustomStringConvertible 
     /// Wraps an already sealed text.
     public init(text: String) { self.text = text }
 
+    /// The sealed forms, by what their associated data binds.
+    enum Form: String {
+        /// The stream only: sealed before fields were bound; opens in any field of its stream.
+        case streamBound = "v1"
+        /// The event field and the stream (`SealedField`).
+        case bound = "v2"
+    }
+
     /// The key id the value was sealed with (`nil` if the text is not in the sealed form).
     public var keyID: String? {
         let parts = text.split(separator: ".", maxSplits: 2)
-        return parts.count == 3 && parts[0] == "v1" ? String(parts[1]) : nil
+        return parts.count == 3 && Form(rawValue: String(parts[0])) != nil ? String(parts[1]) : nil
     }
 
     /// Never the plaintext: only the key id.

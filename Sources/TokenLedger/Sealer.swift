@@ -8,8 +8,9 @@ import Foundation
 /// Seals secrets and tokens with AES-GCM before they reach the log, and opens them again.
 ///
 /// Keys carry ids so that they can rotate: new values are sealed with the current key, any
-/// known key opens old ones. The stream id is bound as associated data, so a sealed value copied
-/// to another stream does not open there.
+/// known key opens old ones. The stream id and the event field are bound as associated data, so
+/// a sealed value copied to another stream, or to another field (a secret into a token), does not
+/// open there.
 public struct Sealer: Sendable {
     /// The key id new values are sealed with.
     public let currentKeyID: String
@@ -40,17 +41,21 @@ public struct Sealer: Sendable {
         SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
     }
 
-    /// Seals `plaintext` for `stream` with the current key.
-    public func seal(_ plaintext: String, for stream: StreamID) throws(LedgerError) -> SealedValue {
+    /// Seals `plaintext` for `field` of an event of `stream`, with the current key.
+    public func seal(_ plaintext: String, for stream: StreamID, as field: SealedField) throws(LedgerError) -> SealedValue {
         guard let keyBytes = keys[currentKeyID] else {
             throw LedgerError(.invalidInput, "no current secrets key")
         }
         do {
-            let box = try AES.GCM.seal(Data(plaintext.utf8), using: SymmetricKey(data: keyBytes), authenticating: Data(stream.description.utf8))
+            let box = try AES.GCM.seal(
+                Data(plaintext.utf8),
+                using: SymmetricKey(data: keyBytes),
+                authenticating: Self.associatedData(.bound, stream: stream, field: field)
+            )
             guard let combined = box.combined else {
                 throw LedgerError(.invalidInput, "AES-GCM produced no combined form")
             }
-            return SealedValue(text: "v1.\(currentKeyID).\(combined.base64EncodedString())")
+            return SealedValue(text: "\(SealedValue.Form.bound.rawValue).\(currentKeyID).\(combined.base64EncodedString())")
         } catch let error as LedgerError {
             throw error
         } catch {
@@ -58,21 +63,35 @@ public struct Sealer: Sendable {
         }
     }
 
-    /// Opens a value sealed for `stream` with any known key.
-    public func open(_ sealed: SealedValue, for stream: StreamID) throws(LedgerError) -> String {
+    /// Opens a value sealed for `field` of an event of `stream`, with any known key. A value of
+    /// the first form (`v1`, sealed before fields were bound) opens in any field of its stream.
+    public func open(_ sealed: SealedValue, for stream: StreamID, as field: SealedField) throws(LedgerError) -> String {
         let parts = sealed.text.split(separator: ".", maxSplits: 2)
-        guard parts.count == 3, parts[0] == "v1", let data = Data(base64Encoded: String(parts[2])) else {
-            throw LedgerError(.corruptEvent, "a sealed value of \(stream) is not in the v1 form")
+        guard parts.count == 3, let form = SealedValue.Form(rawValue: String(parts[0])), let data = Data(base64Encoded: String(parts[2])) else {
+            throw LedgerError(.corruptEvent, "a sealed value of \(stream) is not in a known sealed form")
         }
         guard let keyBytes = keys[String(parts[1])] else {
             throw LedgerError(.corruptEvent, "a value of \(stream) is sealed with unknown key '\(parts[1])'")
         }
         do {
             let box = try AES.GCM.SealedBox(combined: data)
-            let plain = try AES.GCM.open(box, using: SymmetricKey(data: keyBytes), authenticating: Data(stream.description.utf8))
+            let plain = try AES.GCM.open(
+                box,
+                using: SymmetricKey(data: keyBytes),
+                authenticating: Self.associatedData(form, stream: stream, field: field)
+            )
             return String(decoding: plain, as: UTF8.self)
         } catch {
-            throw LedgerError(.corruptEvent, "a sealed value of \(stream) does not open with key '\(parts[1])'")
+            throw LedgerError(.corruptEvent, "a sealed value of \(stream) does not open as \(field) with key '\(parts[1])'")
+        }
+    }
+
+    /// What a value is bound to: `v1`, its stream; `v2`, the field's name, a line feed (which
+    /// neither contains, so no two pairs give the same bytes), then the stream.
+    private static func associatedData(_ form: SealedValue.Form, stream: StreamID, field: SealedField) -> Data {
+        switch form {
+        case .streamBound: Data(stream.description.utf8)
+        case .bound: Data("\(field.name)\n\(stream.description)".utf8)
         }
     }
 }

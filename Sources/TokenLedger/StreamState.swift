@@ -46,7 +46,7 @@ public struct StreamState: Sendable, Equatable {
             case .credentialsSet:
                 let payload = try event.decode(CredentialsSet.self)
                 do {
-                    secret = try sealer.open(payload.secret, for: event.stream)
+                    secret = try sealer.open(payload.secret, for: event.stream, as: .secret)
                 } catch {
                     secret = nil
                     throw error
@@ -66,7 +66,7 @@ public struct StreamState: Sendable, Equatable {
                 let value: String
                 do {
                     payload = try event.decode(TokenIssued.self)
-                    value = try sealer.open(payload.token, for: event.stream)
+                    value = try sealer.open(payload.token, for: event.stream, as: .token)
                 } catch {
                     // Never serve an older token as if it were the current one (the shared read
                     // models clear theirs too, see `ReadModelRow.rows(for:sealer:unreadable:)`).
@@ -75,7 +75,7 @@ public struct StreamState: Sendable, Equatable {
                     throw error
                 }
                 token = CurrentToken(value: value, expiresAt: payload.expiresAt, position: event.position, issuedAt: event.recordedAt)
-                if let sealed = payload.refreshToken { refreshToken = try sealer.open(sealed, for: event.stream) }
+                if let sealed = payload.refreshToken { refreshToken = try sealer.open(sealed, for: event.stream, as: .refreshToken) }
                 lastFailure = nil
                 consecutiveFailures = 0
             case .refreshFailed:

@@ -56,7 +56,11 @@ public struct LedgerRuntime: Sendable {
             connections.append(RunService { await postgres.run() })
             migrate = {
                 do {
-                    try await postgres.migrate()
+                    // Applies nothing when every migration is applied, so that serve may run as
+                    // tokenledger_writer; otherwise migrates, which needs the owner.
+                    try await postgres.prepareSchema()
+                } catch let failure as SchemaFailure {
+                    throw ConfigurationFailure(message: "the PostgreSQL log at \(StoreURL.redacted(url)) is not ready: \(failure)")
                 } catch {
                     throw ConfigurationFailure(message: "cannot reach PostgreSQL at \(StoreURL.redacted(url)): \(error)")
                 }

@@ -51,6 +51,7 @@ extension ServerConfiguration {
         logLevel = reader.string(forKey: "log.level", default: logLevel)
         authMode = reader.string(forKey: "auth.mode", default: authMode)
         authKeys = reader.stringArray(forKey: "auth.keys", isSecret: true, default: [])
+        authAllowOpenNetwork = reader.bool(forKey: "auth.allow_open_network", default: authAllowOpenNetwork)
         apps = try reader.stringArray(forKey: "apps", isSecret: true, default: []).map(Self.parseApp)
         for entry in reader.stringArray(forKey: "app_options", default: []) {
             let (stream, options) = try Self.parseAppOptions(entry)

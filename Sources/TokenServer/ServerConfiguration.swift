@@ -97,6 +97,9 @@ public struct ServerConfiguration: Sendable {
     public var authMode = "keys"
     /// `auth.keys`: `id:scopes:projects:sha256-hex` entries.
     public var authKeys: [String] = []
+    /// `auth.allow_open_network`: whether `auth.mode: none` may listen on a non-loopback host.
+    /// Off by default, so that open access to every token is never a side effect of `http.host`.
+    public var authAllowOpenNetwork = false
     /// `log.level`.
     public var logLevel = "info"
     /// The shared read models.
@@ -142,4 +145,20 @@ public struct ServerConfiguration: Sendable {
 
     /// The defaults.
     public init() {}
+
+    /// Whether `http.host` accepts connections from this machine only (`localhost`, 127.0.0.0/8, `::1`).
+    public var listensOnLoopbackOnly: Bool {
+        let host = http.host.trimmingCharacters(in: .whitespaces).lowercased()
+        if host == "localhost" || host == "::1" || host == "[::1]" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+
+    /// Why `serve` must not start with this configuration, if it must not: `auth.mode: none` on a
+    /// host that others can reach, without `auth.allow_open_network: true` saying it is meant.
+    public var openAccessRefusal: String? {
+        guard authMode == "none", !listensOnLoopbackOnly, !authAllowOpenNetwork else { return nil }
+        return "auth.mode is none and http.host \(http.host) is reachable from other machines: anyone could read every token. "
+            + "Set auth.mode: keys, listen on 127.0.0.1, or set auth.allow_open_network: true (AUTH_ALLOW_OPEN_NETWORK=true) if open access is meant"
+    }
 }

@@ -55,7 +55,7 @@ struct ReplayBench: AsyncParsableCommand {
                                 for index in stride(from: writer, to: streams, by: writers) where round * streams + index < events {
                                     let stream = try StreamID(project: "bench", platform: "wechat", appid: "wx\(index)")
                                     let payload = TokenIssued(
-                                        token: try sealer.seal("token-\(round)-\(UUID().uuidString)", for: stream),
+                                        token: try sealer.seal("token-\(round)-\(UUID().uuidString)", for: stream, as: .token),
                                         expiresAt: Date().addingTimeInterval(86_400),
                                         reason: .scheduled,
                                         upstreamLatencyMs: 1

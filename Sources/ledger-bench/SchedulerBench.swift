@@ -46,8 +46,8 @@ struct SchedulerBench: AsyncParsableCommand {
                 let metadata = EventMetadata(node: "bench")
                 _ = try await log.append(
                     [
-                        try NewEvent(CredentialsSet(secret: try sealer.seal("s\(index)", for: stream)), metadata: metadata),
-                        try NewEvent(TokenIssued(token: try sealer.seal("t\(index)", for: stream), expiresAt: expires, reason: .miss, upstreamLatencyMs: 0), metadata: metadata),
+                        try NewEvent(CredentialsSet(secret: try sealer.seal("s\(index)", for: stream, as: .secret)), metadata: metadata),
+                        try NewEvent(TokenIssued(token: try sealer.seal("t\(index)", for: stream, as: .token), expiresAt: expires, reason: .miss, upstreamLatencyMs: 0), metadata: metadata),
                     ],
                     to: stream,
                     expectedVersion: 0

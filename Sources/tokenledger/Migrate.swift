@@ -3,7 +3,8 @@ import LedgerPostgres
 import Logging
 import TokenServer
 
-/// `tokenledger migrate`: apply the PostgreSQL migrations (serve applies them too).
+/// `tokenledger migrate`: apply the PostgreSQL migrations, as the owner of `token_events` (serve
+/// applies them too when it runs as the owner; as `tokenledger_writer` it needs them applied).
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Apply the event log's migrations.")
 

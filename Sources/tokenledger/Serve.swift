@@ -21,6 +21,9 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw Runtime.fail("bad configuration: \(error)")
         }
+        if !access.enabled, let refusal = configuration.openAccessRefusal {
+            throw Runtime.fail(refusal)
+        }
         if !access.enabled {
             logger.warning("auth.mode is none: anyone who reaches this port can read every token and force refreshes")
         }

@@ -32,23 +32,13 @@ struct PostgresEventLogTests {
     /// A raw connection for what the log itself never does (holding a transaction open, UPDATE).
     static func withRawConnection<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let components = try #require(URLComponents(string: try url()))
-        let configuration = PostgresConnection.Configuration(
+        return try await FreshDatabase.withConnection(
             host: components.host ?? "127.0.0.1",
             port: components.port ?? 5432,
-            username: components.user ?? "postgres",
-            password: components.password,
+            user: components.user ?? "postgres",
             database: String(components.path.dropFirst()),
-            tls: .disable
+            body
         )
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 99, logger: Logger(label: "raw"))
-        do {
-            let value = try await body(connection)
-            try await connection.close()
-            return value
-        } catch {
-            try? await connection.close()
-            throw error
-        }
     }
 
     static func stream() throws -> StreamID {

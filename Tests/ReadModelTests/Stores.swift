@@ -81,7 +81,7 @@ enum Stores {
         sealer: Sealer = Stores.sealer
     ) async throws -> RecordedEvent {
         let version = try await log.read(stream: stream, afterVersion: 0, limit: 10_000).last?.version ?? 0
-        let payload = TokenIssued(token: try sealer.seal(token, for: stream), expiresAt: Date().addingTimeInterval(expiresIn), reason: .miss, upstreamLatencyMs: 1)
+        let payload = TokenIssued(token: try sealer.seal(token, for: stream, as: .token), expiresAt: Date().addingTimeInterval(expiresIn), reason: .miss, upstreamLatencyMs: 1)
         return try await log.append([try NewEvent(payload, metadata: EventMetadata(node: "test"))], to: stream, expectedVersion: version).last!
     }
 

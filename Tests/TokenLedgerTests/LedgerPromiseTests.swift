@@ -21,7 +21,7 @@ import TokenLedger
     func appendForeignToken(_ value: String, fixture: LedgerFixture) async throws {
         let head = try await fixture.log.read(stream: stream, afterVersion: 0, limit: 100).last?.version ?? 0
         let payload = TokenIssued(
-            token: try fixture.sealer.seal(value, for: stream), expiresAt: fixture.clock.now.addingTimeInterval(7200),
+            token: try fixture.sealer.seal(value, for: stream, as: .token), expiresAt: fixture.clock.now.addingTimeInterval(7200),
             reason: .miss, upstreamLatencyMs: 1
         )
         _ = try await fixture.log.append([try NewEvent(payload, metadata: EventMetadata(node: "other"))], to: stream, expectedVersion: head)
@@ -48,7 +48,7 @@ import TokenLedger
         try await fixture.ledger.register(secret: "S", for: stream, context: CallContext())
         platform.setDuringCall {
             // Options set behind the ledger's back (no verification): no token was issued.
-            let payload = CredentialsSet(secret: try! fixture.sealer.seal("S", for: stream), options: ["mode": "stable"])
+            let payload = CredentialsSet(secret: try! fixture.sealer.seal("S", for: stream, as: .secret), options: ["mode": "stable"])
             _ = try? await fixture.log.append([try! NewEvent(payload, metadata: EventMetadata(node: "other"))], to: stream, expectedVersion: 1)
         }
         let served = try await fixture.ledger.token(for: stream, secret: nil, context: CallContext())

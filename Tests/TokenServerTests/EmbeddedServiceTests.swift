@@ -313,7 +313,7 @@ struct EmbeddedServiceTests {
             #expect(renewed.status == 200)
             second.server.stop()
             let log = ["", "-wal"].map { (try? String(contentsOfFile: first.folder + "/ledger.sqlite" + $0, encoding: .isoLatin1)) ?? "" }.joined()
-            #expect(log.contains("v1.k1.") && log.contains("v1.k2."), "new events are sealed with the new key")
+            #expect(log.contains("v2.k1.") && log.contains("v2.k2."), "new events are sealed with the new key")
             // Without the old key the old events do not open: the service says so rather than serving garbage.
             let third = try await EmbeddedServer.start(simulator: simulator, folder: first.folder, extra: [
                 "SECRETS_KEY": TestEnvironment.secretsKey(), "SECRETS_KEY_ID": "k3",

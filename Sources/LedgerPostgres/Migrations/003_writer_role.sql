@@ -1,14 +1,12 @@
--- The role the service should run as in production: it may only read and append.
--- Creating a role needs CREATEROLE; without it the migration notes so and goes on.
+-- The role the service runs as (`tokenledger serve`): it may read and append, nothing else (its
+-- grants are in 004). It does not own token_events, so it can neither UPDATE, DELETE nor TRUNCATE
+-- the log nor `ALTER TABLE token_events DISABLE TRIGGER`; only the owner, who runs
+-- `tokenledger migrate`, can. Creating the role needs CREATEROLE: without it this migration
+-- fails, and nothing is recorded.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tokenledger_writer') THEN
-        CREATE ROLE tokenledger_writer NOLOGIN;
+        CREATE ROLE tokenledger_writer LOGIN;
     END IF;
-    REVOKE ALL ON token_events FROM tokenledger_writer;
-    GRANT SELECT, INSERT ON token_events TO tokenledger_writer;
-    GRANT USAGE ON SEQUENCE token_events_position_seq TO tokenledger_writer;
-EXCEPTION WHEN insufficient_privilege THEN
-    RAISE NOTICE 'tokenledger_writer not created: the migrating role lacks CREATEROLE';
 END
 $$;
