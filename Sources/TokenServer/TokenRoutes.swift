@@ -7,6 +7,7 @@ import TokenLedger
 /// `/token/:project/:platform/:appid` (GET, PUT, history), `/events`, health and readiness.
 struct TokenRoutes: Sendable {
     let ledger: Ledger
+    let platforms: [String: any Platform]
     let sealer: Sealer
     let access: AccessControl
 
@@ -30,6 +31,7 @@ struct TokenRoutes: Sendable {
             let secret = request.uri.queryParameters.get("secret") ?? request.headers[Self.secretHeader]
             let scope: AccessControl.Scope = secret.map { ledger.isRegistered(secret: $0, for: stream) } == false ? .admin : .read
             let actor = try access.authorize(request, scope, project: stream.project)
+            if scope == .admin { try await checkRecordedOptions(of: stream) }
             let served = try await ledger.token(for: stream, secret: secret, context: Self.callContext(request, actor: actor))
             return Self.tokenResponse(served)
         }
@@ -41,6 +43,7 @@ struct TokenRoutes: Sendable {
             let nowToken = body.nowToken ?? query.get("nowToken")
             let scope: AccessControl.Scope = secret.map { ledger.isRegistered(secret: $0, for: stream) } == false ? .admin : .refresh
             let actor = try access.authorize(request, scope, project: stream.project)
+            if scope == .admin { try await checkRecordedOptions(of: stream) }
             let served = try await ledger.refresh(stream, secret: secret, nowToken: nowToken, context: Self.callContext(request, actor: actor))
             return Self.tokenResponse(served)
         }
@@ -48,6 +51,7 @@ struct TokenRoutes: Sendable {
             let stream = try Self.stream(context)
             let actor = try access.authorize(request, .admin, project: stream.project)
             let body = try await CredentialsBody(request: request)
+            try await platforms[stream.platform]?.checkOptions(body.options)
             let served = try await ledger.setCredentials(stream, secret: body.secret, options: body.options, context: Self.callContext(request, actor: actor))
             return try Envelope.value(["stream": stream.description, "version": String(served)])
         }
@@ -84,6 +88,14 @@ struct TokenRoutes: Sendable {
             }
             return try Envelope.value(["checkpoint": ledger.projector.model.checkpoint])
         }
+    }
+
+    /// A new secret is recorded with the options the app already has: they are checked again (the
+    /// policy may have changed since they were set), so that no `credentials.set` carries options
+    /// the platform would refuse to act on.
+    func checkRecordedOptions(of stream: StreamID) async throws {
+        guard let options = ledger.projector.model.state(of: stream)?.options, !options.isEmpty else { return }
+        try await platforms[stream.platform]?.checkOptions(options)
     }
 
     static func stream(_ context: BasicRequestContext) throws -> StreamID {
