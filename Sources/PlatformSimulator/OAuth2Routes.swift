@@ -22,11 +22,13 @@ struct OAuth2Routes: Sendable {
 
     func register(on router: Router<BasicRequestContext>) {
         router.post("oauth2/moved") { request, _ in
-            state.record(SimulatorRequest(endpoint: "POST /oauth2/moved", appid: "", fields: try await Dialect.form(request)))
+            let fields = try await Dialect.form(request)
+            state.record(SimulatorRequest(endpoint: "POST /oauth2/moved", appid: "", fields: fields))
             return Response(status: .found, headers: [.location: "/oauth2/token"])
         }
         router.post("oauth2/wordy") { request, _ in
-            state.record(SimulatorRequest(endpoint: "POST /oauth2/wordy", appid: "", fields: try await Dialect.form(request)))
+            let fields = try await Dialect.form(request)
+            state.record(SimulatorRequest(endpoint: "POST /oauth2/wordy", appid: "", fields: fields))
             return Self.error("invalid_request", String(repeating: "too many words ", count: 342), status: .badRequest)
         }
         router.post("oauth2/token") { request, _ in

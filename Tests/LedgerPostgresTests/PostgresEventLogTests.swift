@@ -48,7 +48,9 @@ struct PostgresEventLogTests {
     func replicasStartingTogetherOnAnEmptyDatabaseMigrateItOnce() async throws {
         let database = "tokenledger_migrate_\(UInt32.random(in: 0...UInt32.max))"
         let logger = Logger(label: "raw")
-        try await Self.withRawConnection { try await $0.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(database)"), logger: logger) }
+        try await Self.withRawConnection { connection in
+            _ = try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(database)"), logger: logger)
+        }
         do {
             var components = try #require(URLComponents(string: try Self.url()))
             components.path = "/" + database
@@ -94,8 +96,8 @@ struct PostgresEventLogTests {
     }
 
     static func dropDatabase(_ name: String) async throws {
-        try await withRawConnection {
-            try await $0.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: Logger(label: "raw"))
+        try await withRawConnection { connection in
+            _ = try await connection.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: Logger(label: "raw"))
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import PlatformSimulator
 import Testing
+import TokenLedger
 
 /// An OAuth2 app's `token_url` is sent the app's secret, and whoever may set an app's options
 /// chooses it: the service must not become a way to reach metadata services or internal hosts.
@@ -89,40 +90,41 @@ struct TokenURLTests {
         }
     }
 
-    @Test(.timeLimit(.minutes(1)))
-    func aRedirectFromTheTokenServerIsNotFollowed() async throws {
+    /// An `oauth2` app whose token URL is `tokenPath` on the simulator: its first GET's answer,
+    /// the simulator's endpoints called, and the platform message its last failure recorded.
+    static func firstFetch(
+        tokenPath: String
+    ) async throws -> (status: Int, envelope: HTTP.Envelope, endpoints: [String], recordedMessage: String?) {
         try await withSimulator { simulator in
-            simulator.state.register(appid: "client-r", secret: "os")
             let service = try await EmbeddedServer.start(simulator: simulator)
             defer { service.server.stop() }
-            let path = "/token/demo/oauth2/client-r"
-            let set = try await HTTP.envelope("PUT", service.url(path + "/credentials"), body: Self.credentials(tokenURL: simulator.baseURL + "/oauth2/moved"))
+            let path = "/token/demo/oauth2/client-f"
+            let set = try await HTTP.envelope("PUT", service.url(path + "/credentials"), body: Self.credentials(tokenURL: simulator.baseURL + tokenPath))
             #expect(set.status == 200, "\(set.envelope.error)")
             let answer = try await HTTP.envelope("GET", service.url(path))
-            #expect(answer.status == 502, "\(answer.envelope.error)")
-            #expect(answer.envelope.errorCode == "upstream_refused")
-            let endpoints = simulator.state.requests().map(\.endpoint)
-            #expect(endpoints.contains("POST /oauth2/moved"))
-            #expect(!endpoints.contains("POST /oauth2/token"), "the redirect target received no request")
+            let failed = try await Self.history(service, path).last { $0["type"] as? String == "token.refresh_failed" }
+            #expect(failed != nil, "the failure is recorded")
+            return (answer.status, answer.envelope, simulator.state.requests().map(\.endpoint), failed?["platform_message"] as? String)
         }
     }
 
     @Test(.timeLimit(.minutes(1)))
+    func aRedirectFromTheTokenServerIsNotFollowed() async throws {
+        let answer = try await Self.firstFetch(tokenPath: "/oauth2/moved")
+        #expect(answer.status == 502, "\(answer.envelope.error)")
+        #expect(answer.envelope.errorCode == "upstream_refused")
+        #expect(answer.endpoints.contains("POST /oauth2/moved"))
+        #expect(!answer.endpoints.contains("POST /oauth2/token"), "the redirect target received no request")
+    }
+
+    @Test(.timeLimit(.minutes(1)))
     func aLongPlatformMessageIsCutInTheErrorAndTheEvent() async throws {
-        try await withSimulator { simulator in
-            let service = try await EmbeddedServer.start(simulator: simulator)
-            defer { service.server.stop() }
-            let path = "/token/demo/oauth2/client-w"
-            let set = try await HTTP.envelope("PUT", service.url(path + "/credentials"), body: Self.credentials(tokenURL: simulator.baseURL + "/oauth2/wordy"))
-            #expect(set.status == 200, "\(set.envelope.error)")
-            let answer = try await HTTP.envelope("GET", service.url(path))
-            #expect(answer.status == 502, "\(answer.envelope.error)")
-            #expect(answer.envelope.error.contains("too many words"), "the platform's words are quoted")
-            #expect(answer.envelope.error.count < 400, "but not 5 KB of them: \(answer.envelope.error.count) characters")
-            let failed = try await Self.history(service, path).last { $0["type"] as? String == "token.refresh_failed" }
-            let message = failed?["platform_message"] as? String
-            #expect(message?.hasPrefix("too many words") == true, "\(String(describing: failed))")
-            #expect((message?.count ?? .max) <= 201)
-        }
+        let answer = try await Self.firstFetch(tokenPath: "/oauth2/wordy")
+        #expect(answer.status == 502, "\(answer.envelope.error)")
+        #expect(answer.envelope.error.contains("too many words"), "the platform's words are quoted")
+        #expect(answer.envelope.error.count < 400, "but not 5 KB of them: \(answer.envelope.error.count) characters")
+        let message = answer.recordedMessage
+        #expect(message?.hasPrefix("too many words") == true, "\(String(describing: message))")
+        #expect((message?.count ?? .max) <= PlatformError.maxPlatformMessage + 1, "the event keeps 200 characters and an ellipsis")
     }
 }
