@@ -1,5 +1,6 @@
 import Foundation
 import LedgerTestSupport
+import NIOCore
 import NIOHTTP1
 import PlatformSimulator
 import Testing
