@@ -60,8 +60,8 @@ struct TokenURLTests {
             let folder = NSTemporaryDirectory() + "tokenledger-tokenurl-\(UInt32.random(in: 0...UInt32.max))"
             // Allowed (the test configuration): the app is registered against the loopback simulator.
             let allowing = try await EmbeddedServer.start(simulator: simulator, folder: folder)
-            let set = try await HTTP.envelope("PUT", allowing.url(path + "/credentials"), body: Self.credentials(tokenURL: tokenURL))
-            #expect(set.status == 200, "\(set.envelope.error)")
+            let set = try await HTTP.request("PUT", allowing.url(path + "/credentials"), body: Self.credentials(tokenURL: tokenURL))
+            #expect(set.0 == 200, "\(set.1)")
             _ = allowing.server.stop()
             #expect(simulator.state.totalCalls() == 0)
 
@@ -99,8 +99,8 @@ struct TokenURLTests {
             let service = try await EmbeddedServer.start(simulator: simulator)
             defer { service.server.stop() }
             let path = "/token/demo/oauth2/client-f"
-            let set = try await HTTP.envelope("PUT", service.url(path + "/credentials"), body: Self.credentials(tokenURL: simulator.baseURL + tokenPath))
-            #expect(set.status == 200, "\(set.envelope.error)")
+            let set = try await HTTP.request("PUT", service.url(path + "/credentials"), body: Self.credentials(tokenURL: simulator.baseURL + tokenPath))
+            #expect(set.0 == 200, "\(set.1)")
             let answer = try await HTTP.envelope("GET", service.url(path))
             let failed = try await Self.history(service, path).last { $0["type"] as? String == "token.refresh_failed" }
             #expect(failed != nil, "the failure is recorded")
