@@ -59,6 +59,16 @@ struct StoreOutageTests {
             let token = acknowledged[0].token
 
             outage.begin(proxy)
+            // Whatever happens below, the log comes back within 40 s: a paused connection may hold
+            // the log's append lock, which would stall every later test on this PostgreSQL.
+            let safety = Task {
+                try await Task.sleep(for: .seconds(40))
+                outage.end(proxy)
+            }
+            defer {
+                safety.cancel()
+                outage.end(proxy)
+            }
             // Reads of a cached fresh token go on, at once.
             for _ in 0..<20 {
                 let started = ContinuousClock.now
