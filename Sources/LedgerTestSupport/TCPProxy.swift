@@ -2,13 +2,15 @@ import Foundation
 import Synchronization
 
 /// A loopback TCP proxy that a test can cut and restore, to take a real server away from a
-/// process while it runs (the server itself stays up for the other tests).
+/// process while it runs (the server itself stays up for the other tests), or pause and resume,
+/// to make it half-open: sockets stay connected but no byte moves, as when a network path
+/// silently drops packets — no reset, no FIN, only silence.
 public final class TCPProxy: Sendable {
     /// The port to connect to instead of the target.
     public let port: Int
     private let target: Int
     private let listener: Int32
-    private let state = Mutex<(cut: Bool, sockets: [Int32])>((false, []))
+    private let state = Mutex<(cut: Bool, paused: Bool, sockets: [Int32])>((false, false, []))
 
     /// Listens on a free loopback port and forwards to `target` on loopback.
     public init(to target: Int) throws {
@@ -45,6 +47,22 @@ public final class TCPProxy: Sendable {
         state.withLock { $0.cut = false }
     }
 
+    /// Stops moving bytes, in both directions and on every connection (new ones are accepted and
+    /// then starve too), while keeping every socket open, until `resume()`.
+    public func pause() {
+        state.withLock { $0.paused = true }
+    }
+
+    /// Moves bytes again: what was held back while paused is delivered, in order.
+    public func resume() {
+        state.withLock { $0.paused = false }
+    }
+
+    /// Holds a pump while the proxy is paused (not once it is cut: the pump then ends).
+    private func waitWhilePaused() {
+        while state.withLock({ $0.paused && !$0.cut }) { usleep(10_000) }
+    }
+
     private func acceptLoop() {
         while true {
             let client = accept(listener, nil, nil)
@@ -64,16 +82,19 @@ public final class TCPProxy: Sendable {
                 continue
             }
             state.withLock { $0.sockets += [client, upstream] }
-            Thread { Self.pump(from: client, to: upstream) }.start()
-            Thread { Self.pump(from: upstream, to: client) }.start()
+            Thread { [self] in pump(from: client, to: upstream) }.start()
+            Thread { [self] in pump(from: upstream, to: client) }.start()
         }
     }
 
-    private static func pump(from source: Int32, to destination: Int32) {
+    private func pump(from source: Int32, to destination: Int32) {
         var buffer = [UInt8](repeating: 0, count: 16384)
         while true {
+            waitWhilePaused()
             let count = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, $0.count) }
             if count <= 0 { break }
+            // Read before the pause began: held until the proxy resumes.
+            waitWhilePaused()
             var sent = 0
             while sent < count {
                 let written = buffer.withUnsafeBytes { write(destination, $0.baseAddress! + sent, count - sent) }

@@ -3,6 +3,8 @@ import Hummingbird
 
 /// An RFC 6749 §4.4 client-credentials server at `/oauth2/token`: the client authenticates by HTTP
 /// Basic or in the form body; errors are HTTP 400/401 `{"error","error_description"}`.
+/// Two misbehaving token servers beside it, for tests: `/oauth2/moved` answers 302 to
+/// `/oauth2/token`, and `/oauth2/wordy` refuses with a 5 KB `error_description`.
 struct OAuth2Routes: Sendable {
     let state: SimulatorState
 
@@ -19,6 +21,16 @@ struct OAuth2Routes: Sendable {
     )
 
     func register(on router: Router<BasicRequestContext>) {
+        router.post("oauth2/moved") { request, _ in
+            let fields = try await Dialect.form(request)
+            state.record(SimulatorRequest(endpoint: "POST /oauth2/moved", appid: "", fields: fields))
+            return Response(status: .found, headers: [.location: "/oauth2/token"])
+        }
+        router.post("oauth2/wordy") { request, _ in
+            let fields = try await Dialect.form(request)
+            state.record(SimulatorRequest(endpoint: "POST /oauth2/wordy", appid: "", fields: fields))
+            return Self.error("invalid_request", String(repeating: "too many words ", count: 342), status: .badRequest)
+        }
         router.post("oauth2/token") { request, _ in
             var fields = try await Dialect.form(request)
             if let authorization = request.headers[.authorization], authorization.hasPrefix("Basic "),

@@ -6,19 +6,38 @@ public import TokenLedger
 /// Any RFC 6749 §4.4 client-credentials server. Options per app: `token_url` (else
 /// `platforms.oauth2.token_url`), `scope`, `audience`, `auth` (`basic`, the default, or `post`),
 /// `default_expires_in` (when the server omits `expires_in`; 3600).
+///
+/// An app's `token_url` is chosen by whoever may set its options and is sent the app's secret, so
+/// it must pass `urlPolicy` when it is set and again before every call; the operator's
+/// `platforms.oauth2.token_url` is trusted. Redirects are never followed (the `httpClient` must
+/// not follow them: `PlatformRegistry.httpClient`), and a 3xx answer is a refusal.
 public struct OAuth2: Platform {
     let defaultTokenURL: String?
+    let urlPolicy: TokenURLPolicy
     let http: PlatformHTTP
 
     /// Creates the client.
-    public init(defaultTokenURL: String? = nil, httpClient: HTTPClient, timeout: Duration = .seconds(10)) {
+    public init(defaultTokenURL: String? = nil, urlPolicy: TokenURLPolicy = TokenURLPolicy(), httpClient: HTTPClient, timeout: Duration = .seconds(10)) {
         self.defaultTokenURL = defaultTokenURL
+        self.urlPolicy = urlPolicy
         self.http = PlatformHTTP(client: httpClient, timeout: timeout)
+    }
+
+    public func checkOptions(_ options: [String: String]) async throws {
+        if let tokenURL = options["token_url"] { try await urlPolicy.check(tokenURL) }
     }
 
     public func fetchToken(_ request: TokenRequest) async throws -> IssuedToken {
         guard let tokenURL = request.options["token_url"] ?? defaultTokenURL else {
             throw PlatformError(.refused, platformMessage: "no token_url: set it in the app's options or platforms.oauth2.token_url")
+        }
+        if request.options["token_url"] != nil {
+            // Checked again: the policy or the host's addresses may have changed since the options were set.
+            do {
+                try await urlPolicy.check(tokenURL)
+            } catch let refusal as LedgerError {
+                throw PlatformError(.refused, platformCode: "token_url_refused", platformMessage: refusal.message)
+            }
         }
         var fields = ["grant_type": "client_credentials"]
         if let scope = request.options["scope"] { fields["scope"] = scope }

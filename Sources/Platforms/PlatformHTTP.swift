@@ -51,6 +51,10 @@ struct PlatformHTTP: Sendable {
             throw PlatformError(.unreachable, platformMessage: "no answer: \(type(of: error))")
         }
         let status = Int(response.status.code)
+        if (300..<400).contains(status) {
+            // Never followed: a token call goes only where it was sent, with the secret it carries.
+            throw PlatformError(.refused, platformCode: "http \(status)", platformMessage: "the platform answered with a redirect, which is not followed")
+        }
         if status >= 500 {
             throw PlatformError(status == 503 ? .busy : .unreachable, platformCode: "http \(status)")
         }

@@ -7,11 +7,18 @@ public protocol Platform: Sendable {
     /// seconds left (WeChat's stable token: 300, Feishu: 1800), the scheduler does not ask earlier
     /// than that; `nil` when every request yields a new token.
     func renewalWindow(options: [String: String]) -> Double?
+
+    /// Checks an app's options before they are recorded: throws `LedgerError(.invalidInput)` for
+    /// options the platform must not act on (a token URL it may not call), so that nothing is appended.
+    func checkOptions(_ options: [String: String]) async throws
 }
 
 extension Platform {
     /// Every request yields a new token, unless a platform says otherwise.
     public func renewalWindow(options: [String: String]) -> Double? { nil }
+
+    /// Options are free-form unless a platform says otherwise.
+    public func checkOptions(_ options: [String: String]) async throws {}
 }
 
 /// What a platform client needs to fetch a token.
@@ -94,10 +101,22 @@ public struct PlatformError: Error, Sendable, Equatable, CustomStringConvertible
     public var platformMessage: String?
 
     /// Creates an error.
+    /// Creates an error. The platform's words are cut to `maxPlatformMessage` (and its code to
+    /// `maxPlatformCode`) characters: they are echoed to callers and recorded in the log, and a
+    /// platform (or whatever answers at an app's token URL) must not fill either.
     public init(_ kind: Kind, platformCode: String? = nil, platformMessage: String? = nil) {
         self.kind = kind
-        self.platformCode = platformCode
-        self.platformMessage = platformMessage
+        self.platformCode = platformCode.map { Self.cut($0, to: Self.maxPlatformCode) }
+        self.platformMessage = platformMessage.map { Self.cut($0, to: Self.maxPlatformMessage) }
+    }
+
+    /// Characters of a platform's message kept.
+    public static let maxPlatformMessage = 200
+    /// Characters of a platform's code kept.
+    public static let maxPlatformCode = 64
+
+    static func cut(_ text: String, to limit: Int) -> String {
+        text.count <= limit ? text : String(text.prefix(limit)) + "…"
     }
 
     /// Our stable code for this kind.

@@ -21,7 +21,7 @@ public func buildApplication(
         router.get("metrics") { _, _ in MetricsExport.response(metrics) }
     }
     router.add(middleware: EnvelopeErrorMiddleware())
-    TokenRoutes(ledger: runtime.ledger, sealer: runtime.sealer, access: access).register(on: router)
+    TokenRoutes(ledger: runtime.ledger, platforms: runtime.platforms, sealer: runtime.sealer, access: access).register(on: router)
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "tokenledger"),

@@ -17,6 +17,8 @@ public struct LedgerRuntime: Sendable {
     public let ledger: Ledger
     /// The sealer (for audit views).
     public let sealer: Sealer
+    /// The platforms by name, for checking an app's options before the ledger records them.
+    public let platforms: [String: any Platform]
     /// Services to run for the runtime's lifetime: connection pools first, then the workers
     /// (projector, scheduler).
     public var services: [any Service] { connections + workers }
@@ -78,7 +80,8 @@ public struct LedgerRuntime: Sendable {
         let projector = Projector(log: log, model: model, pollInterval: .milliseconds(configuration.eventLog.pollIntervalMs), logger: logger)
         let platforms = PlatformRegistry.make(
             baseURLs: configuration.platformBaseURLs,
-            httpClient: HTTPClient.shared,
+            tokenURLPolicy: TokenURLPolicy(allowPrivateNetworks: configuration.allowPrivateTokenURLs),
+            httpClient: PlatformRegistry.httpClient,
             timeout: .milliseconds(configuration.platformTimeoutMs)
         )
         let node = configuration.nodeName ?? "\(ProcessInfo.processInfo.hostName):\(configuration.http.port)"
@@ -150,6 +153,11 @@ public struct LedgerRuntime: Sendable {
             for app in apps {
                 let stream = try StreamID(parsing: app.stream)
                 do {
+                    try await platforms[stream.platform]?.checkOptions(app.options)
+                } catch let refusal as LedgerError {
+                    throw ConfigurationFailure(message: "app_options of \(stream): \(refusal.message)")
+                }
+                do {
                     try await ledger.register(secret: app.secret, options: app.options, for: stream, context: CallContext(actor: "config"))
                 } catch let error as LedgerError where error.code != .storeUnavailable && error.code != .invalidInput {
                     // A changed secret the platform refuses (or cannot check now) is not registered,
@@ -174,6 +182,7 @@ public struct LedgerRuntime: Sendable {
         return LedgerRuntime(
             ledger: ledger,
             sealer: sealer,
+            platforms: platforms,
             connections: connections,
             workers: workers,
             prepare: prepare,

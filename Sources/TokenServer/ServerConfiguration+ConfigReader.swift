@@ -1,5 +1,6 @@
 public import Configuration
 import Foundation
+import Platforms
 import TokenLedger
 
 extension ServerConfiguration {
@@ -44,6 +45,7 @@ extension ServerConfiguration {
         if let url = reader.string(forKey: "platforms.dingtalk.oapi_base_url") { platformBaseURLs["dingtalk.oapi"] = url }
         if let url = reader.string(forKey: "platforms.oauth2.token_url") { platformBaseURLs["oauth2.token_url"] = url }
         platformTimeoutMs = reader.int(forKey: "platforms.timeout_ms", default: platformTimeoutMs)
+        allowPrivateTokenURLs = reader.bool(forKey: "platforms.oauth2.allow_private_networks", default: allowPrivateTokenURLs)
         secrets.key = reader.string(forKey: "secrets.key", isSecret: true)
         secrets.keyID = reader.string(forKey: "secrets.key_id", default: secrets.keyID)
         secrets.previousKeys = reader.stringArray(forKey: "secrets.previous_keys", isSecret: true, default: [])
@@ -98,6 +100,15 @@ extension ServerConfiguration {
         return (String(stream), options)
     }
 
+    /// The configuration key a `platformBaseURLs` entry was read from.
+    static func configKey(ofPlatformURL name: String) -> String {
+        switch name {
+        case "oauth2.token_url": "platforms.oauth2.token_url"
+        case "dingtalk.oapi": "platforms.dingtalk.oapi_base_url"
+        default: "platforms.\(name).base_url"
+        }
+    }
+
     private func validate() throws {
         guard (1...65535).contains(http.port) || http.port == 0 else {
             throw LedgerError(.invalidInput, "http.port must be 0 to 65535, is \(http.port)")
@@ -116,6 +127,10 @@ extension ServerConfiguration {
             throw LedgerError(.invalidInput, "readmodels_timeout_ms must be positive")
         }
         _ = try readModels.selected()
+        // Operators set these, so only their scheme is checked (an app's token_url is checked in full).
+        for (name, url) in platformBaseURLs.sorted(by: { $0.key < $1.key }) {
+            try TokenURLPolicy.host(of: url, name: Self.configKey(ofPlatformURL: name))
+        }
         if environment == "production", secrets.key == nil {
             throw LedgerError(.invalidInput, "secrets.key (SECRETS_KEY) is required in production")
         }

@@ -89,6 +89,9 @@ public struct ServerConfiguration: Sendable {
     public var platformBaseURLs: [String: String] = [:]
     /// `platforms.timeout_ms`: bound on one platform call.
     public var platformTimeoutMs = 10000
+    /// `platforms.oauth2.allow_private_networks`: whether an app's `token_url` may name a loopback
+    /// or private address (link-local and metadata addresses are refused regardless).
+    public var allowPrivateTokenURLs = false
     /// `secrets.*`.
     public var secrets = Secrets()
     /// `apps`: `project/platform/appid=secret` (or `=$VARIABLE`).

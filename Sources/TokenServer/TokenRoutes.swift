@@ -7,6 +7,7 @@ import TokenLedger
 /// `/token/:project/:platform/:appid` (GET, PUT, history), `/events`, health and readiness.
 struct TokenRoutes: Sendable {
     let ledger: Ledger
+    let platforms: [String: any Platform]
     let sealer: Sealer
     let access: AccessControl
 
@@ -31,6 +32,7 @@ struct TokenRoutes: Sendable {
             let secret = request.uri.queryParameters.get("secret") ?? request.headers[Self.secretHeader]
             let scope: AccessControl.Scope = secret.map { ledger.isRegistered(secret: $0, for: stream) } == false ? .admin : .read
             let actor = try access.authorize(key, scope, project: stream.project)
+            if scope == .admin { try await checkRecordedOptions(of: stream) }
             var call = try Self.callContext(request, actor: actor)
             call.mayChangeCredentials = access.mayAdminister(key, project: stream.project)
             let served = try await ledger.token(for: stream, secret: secret, context: call)
@@ -47,6 +49,7 @@ struct TokenRoutes: Sendable {
             let nowToken = body.nowToken ?? query.get("nowToken")
             let scope: AccessControl.Scope = secret.map { ledger.isRegistered(secret: $0, for: stream) } == false ? .admin : .refresh
             let actor = try access.authorize(key, scope, project: stream.project)
+            if scope == .admin { try await checkRecordedOptions(of: stream) }
             var call = try Self.callContext(request, actor: actor)
             call.mayChangeCredentials = access.mayAdminister(key, project: stream.project)
             let served = try await ledger.refresh(stream, secret: secret, nowToken: nowToken, context: call)
@@ -56,6 +59,7 @@ struct TokenRoutes: Sendable {
             let stream = try Self.stream(context)
             let actor = try access.authorize(request, .admin, project: stream.project)
             let body = try await CredentialsBody(request: request)
+            try await platforms[stream.platform]?.checkOptions(body.options)
             let served = try await ledger.setCredentials(
                 stream, secret: body.secret, options: body.options, verify: body.verify, context: Self.callContext(request, actor: actor)
             )
@@ -94,6 +98,14 @@ struct TokenRoutes: Sendable {
             }
             return try Envelope.value(["checkpoint": ledger.projector.model.checkpoint])
         }
+    }
+
+    /// A new secret is recorded with the options the app already has: they are checked again (the
+    /// policy may have changed since they were set), so that no `credentials.set` carries options
+    /// the platform would refuse to act on.
+    func checkRecordedOptions(of stream: StreamID) async throws {
+        guard let options = ledger.projector.model.state(of: stream)?.options, !options.isEmpty else { return }
+        try await platforms[stream.platform]?.checkOptions(options)
     }
 
     static func stream(_ context: BasicRequestContext) throws -> StreamID {

@@ -29,29 +29,75 @@ struct PostgresEventLogTests {
         }
     }
 
-    /// A raw connection for what the log itself never does (holding a transaction open, UPDATE).
-    static func withRawConnection<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        let components = try #require(URLComponents(string: try url()))
-        return try await FreshDatabase.withConnection(
-            host: components.host ?? "127.0.0.1",
-            port: components.port ?? 5432,
-            user: components.user ?? "postgres",
-            database: String(components.path.dropFirst()),
-            body
-        )
+    /// A raw connection for what the log itself never does (holding a transaction open, UPDATE),
+    /// to the test database or to `database`.
+    static func withRawConnection<T: Sendable>(
+        database: String? = nil,
+        _ body: @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await RawPostgres.with(url: try url(), database: database, body)
     }
 
     static func stream() throws -> StreamID {
         try StreamID(project: "pg\(UInt32.random(in: 0...UInt32.max))", platform: "wechat", appid: "wx1")
     }
 
-    @Test func migrationsAreIdempotentWhenReplicasStartTogether() async throws {
-        try await Self.withLog { log in
-            let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
-                for _ in 0..<4 { group.addTask { try await log.migrate() } }
-                return try await group.reduce(into: [Int]()) { $0 += $1 }
+    /// A rolling deploy on an empty database: several replicas, each with its own pool, migrate at
+    /// once. Every migration is applied by exactly one of them and recorded once.
+    @Test(.timeLimit(.minutes(2)))
+    func replicasStartingTogetherOnAnEmptyDatabaseMigrateItOnce() async throws {
+        let database = "tokenledger_migrate_\(UInt32.random(in: 0...UInt32.max))"
+        let logger = Logger(label: "raw")
+        try await Self.withRawConnection { connection in
+            _ = try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(database)"), logger: logger)
+        }
+        do {
+            var components = try #require(URLComponents(string: try Self.url()))
+            components.path = "/" + database
+            let url = try #require(components.string)
+            let replicas = try (0..<5).map { _ in try PostgresEventLog(url: url, logger: Logger(label: "migrator"), timeout: .seconds(30)) }
+            let applied: [[Int]] = try await withThrowingTaskGroup(of: Void.self) { pools in
+                for replica in replicas { pools.addTask { await replica.run() } }
+                defer { pools.cancelAll() }
+                let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
+                    for replica in replicas { group.addTask { try await replica.migrate() } }
+                    return try await group.reduce(into: [[Int]]()) { $0.append($1) }
+                }
+                #expect(try await replicas[0].migrate().isEmpty, "a later start applies nothing")
+                return applied
             }
-            #expect(applied.isEmpty, "the log was migrated already; concurrent migrations apply nothing twice")
+            let (recorded, tables, triggers) = try await Self.withRawConnection(database: database) { connection in
+                var recorded: [Int] = []
+                let rows = try await connection.query("SELECT version FROM tokenledger_migrations ORDER BY version", logger: logger)
+                for try await version in rows.decode(Int.self) { recorded.append(version) }
+                var tables = 0
+                for try await count in try await connection.query(
+                    "SELECT count(*)::int FROM pg_tables WHERE schemaname = 'public' AND tablename = 'token_events'",
+                    logger: logger
+                ).decode(Int.self) { tables = count }
+                var triggers: [String] = []
+                for try await name in try await connection.query(
+                    "SELECT tgname::text FROM pg_trigger WHERE tgrelid = 'token_events'::regclass AND NOT tgisinternal ORDER BY tgname",
+                    logger: logger
+                ).decode(String.self) { triggers.append(name) }
+                return (recorded, tables, triggers)
+            }
+            #expect(!recorded.isEmpty)
+            #expect(recorded == Array(1...recorded.count), "every migration recorded once, in order: \(recorded)")
+            #expect(applied.flatMap { $0 }.sorted() == recorded, "each migration applied by exactly one replica: \(applied)")
+            #expect(applied.filter { !$0.isEmpty }.count == 1, "the replica holding the lock applied them all: \(applied)")
+            #expect(tables == 1)
+            #expect(Set(triggers).count == triggers.count && !triggers.isEmpty, "the append-only triggers exist once: \(triggers)")
+        } catch {
+            try? await Self.dropDatabase(database)
+            throw error
+        }
+        try await Self.dropDatabase(database)
+    }
+
+    static func dropDatabase(_ name: String) async throws {
+        try await withRawConnection { connection in
+            _ = try await connection.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: Logger(label: "raw"))
         }
     }
 
@@ -136,12 +182,24 @@ struct PostgresEventLogTests {
             let stream = try Self.stream()
             let first = try await log.append([EventLogConformance.event()], to: stream, expectedVersion: 0)
             try await Self.eventually { model.checkpoint >= first[0].position }
-            _ = try await Self.withRawConnection { connection in
-                try await connection.query(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
-                    logger: Logger(label: "raw")
-                )
+            // The drop must really happen: a pattern that matches no backend would let the catch-up
+            // below pass on a listener that was never touched.
+            let terminated = try await Self.withRawConnection { connection in
+                var terminated: [Bool] = []
+                for _ in 0..<50 where !terminated.contains(true) {
+                    let rows = try await connection.query(
+                        """
+                        SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                        WHERE datname = current_database() AND query ILIKE 'LISTEN %' AND pid <> pg_backend_pid()
+                        """,
+                        logger: Logger(label: "raw")
+                    )
+                    terminated = try await rows.decode(Bool.self).reduce(into: []) { $0.append($1) }
+                    if !terminated.contains(true) { try await Task.sleep(for: .milliseconds(100)) }
+                }
+                return terminated
             }
+            try #require(terminated.contains(true), "a LISTEN backend was terminated: \(terminated)")
             let second = try await log.append([EventLogConformance.event()], to: stream, expectedVersion: 1)
             try await Self.eventually(timeout: .seconds(10)) { model.checkpoint >= second[0].position }
             #expect(model.state(of: stream)?.version == 2)

@@ -27,8 +27,9 @@ struct PostgresPrivilegeTests {
                 defer { running.cancel() }
                 try await projector.catchUp()
                 let stream = try StreamID(project: "priv", platform: "wechat", appid: "wx1")
-                let recorded = try await log.withRefreshLock(on: stream) {
-                    try await log.append([EventLogConformance.event()], to: stream, expectedVersion: 0)
+                // The writer appends as a refresh does: through the lock's fence, in its transaction.
+                let recorded = try await log.withRefreshLock(on: stream) { fence in
+                    try await fence.append([EventLogConformance.event()], to: stream, expectedVersion: 0)
                 }
                 #expect(try await log.read(stream: stream, afterVersion: 0, limit: 10).map(\.position) == recorded.map(\.position))
                 #expect(try await log.readAll(after: 0, limit: 10).map(\.position) == recorded.map(\.position))

@@ -56,7 +56,9 @@ struct PlatformContractTests {
                     "dingtalk.oapi": simulator.baseURL,
                     "oauth2.token_url": simulator.baseURL + "/oauth2/token",
                 ],
-                httpClient: .shared,
+                // The simulator listens on loopback, as a company's own token server might.
+                tokenURLPolicy: TokenURLPolicy(allowPrivateNetworks: true),
+                httpClient: PlatformRegistry.httpClient,
                 timeout: timeout
             )
             return try await body(try #require(platforms[testCase.name]), simulator.state)
@@ -116,6 +118,10 @@ struct PlatformContractTests {
             await Self.expect(.refused, code: "invalid_scope") { try await platform.fetchToken(request) }
             request.options = ["token_url": "http://127.0.0.1:9/none"]
             await Self.expect(.unreachable, code: nil) { try await platform.fetchToken(request) }
+            // With private networks refused, the same URL is refused before any call.
+            let strict = OAuth2(httpClient: PlatformRegistry.httpClient)
+            await Self.expect(.refused, code: "token_url_refused") { try await strict.fetchToken(request) }
+            await #expect(throws: LedgerError.self) { try await strict.checkOptions(request.options) }
         }
     }
 

@@ -55,6 +55,24 @@ struct StoreProjectorTests {
         return (streams, projector, running)
     }
 
+    /// Nothing lost, exactly: once the store's checkpoint is the log's head (not merely past some
+    /// position), every stream's row holds the token the log makes current, written by the very
+    /// event that made it current.
+    static func expectExactly(_ model: any ReadModel, _ log: any EventLog, _ streams: [StreamID], wait seconds: Double = 15) async throws {
+        let head = try await Self.head(log)
+        #expect(await Self.eventually(seconds) { (try? await model.checkpoint()) == head }, "the store's checkpoint is the log's head, \(head)")
+        #expect(try await model.checkpoint() == head)
+        for stream in streams {
+            let events = try await log.read(stream: stream, afterVersion: 0, limit: 10_000)
+            let current = ReadModelRow.rows(for: events, sealer: Stores.sealer).last
+            let stored = try await model.row(of: stream).row
+            #expect(stored?.token == current?.token, "\(stream): the store holds the log's current token")
+            if let current, current.token != nil {
+                #expect(stored?.position == current.position, "\(stream): written by the event that made it current")
+            }
+        }
+    }
+
     /// What the log takes while a store is away: a new token for every stream, then the first one revoked.
     static func keepAppending(_ log: any EventLog, _ streams: [StreamID]) async throws {
         for (index, stream) in streams.enumerated() { try await Stores.issue(log, stream, token: "during-\(index)") }
@@ -76,8 +94,7 @@ struct StoreProjectorTests {
             await #expect(throws: LedgerError.self) { _ = try await model.checkpoint() }
             proxy.restore()
 
-            let after = try await Self.head(log)
-            #expect(await Self.eventually { (try? await model.checkpoint()) ?? 0 >= after })
+            try await Self.expectExactly(model, log, streams)
             #expect(try await model.row(of: streams[1]).row?.token == "during-1")
             #expect(try await model.row(of: streams[0]).row?.token == nil)
             let differences = try await projector.verify(wait: .seconds(5))
@@ -87,11 +104,38 @@ struct StoreProjectorTests {
             // gone with its rows, so the projector rebuilds it from the start of the log.
             try await model.reset()
             try await Stores.issue(log, streams[2], token: "after-restart")
-            let last = try await Self.head(log)
-            #expect(await Self.eventually { (try? await model.checkpoint()) ?? 0 >= last })
+            try await Self.expectExactly(model, log, streams)
             #expect(try await model.row(of: streams[3]).row?.token == "during-3")
             #expect(try await model.row(of: streams[2]).row?.token == "after-restart")
             #expect(try await projector.verify(wait: .seconds(5)).isEmpty)
+        }
+    }
+
+    /// Half-open: the store's sockets stay connected but no byte moves (no reset, no FIN). The
+    /// projector must notice through its store timeout, and when bytes flow again, catch up.
+    @Test(.timeLimit(.minutes(2)), arguments: Stores.names)
+    func aStoreThatStopsAnsweringWithItsSocketsOpenCatchesUpWithNothingLost(_ name: String) async throws {
+        let proxy = try TCPProxy(to: try Stores.port(name))
+        let model = try await Stores.model(name, url: try Stores.url(name, port: proxy.port), timeout: .milliseconds(500))
+        try await Stores.withLog { log in
+            try await model.prepare()
+            let (streams, projector, running) = try await Self.following(model, log, tag: "h", count: 4)
+            defer { running.cancel() }
+
+            proxy.pause()
+            try await Self.keepAppending(log, streams)
+            try await Task.sleep(for: .milliseconds(600))
+            let started = ContinuousClock.now
+            await #expect(throws: LedgerError.self) { _ = try await model.checkpoint() }
+            #expect(ContinuousClock.now - started < .seconds(5), "a silent store is given up on at its timeout")
+            try await Stores.issue(log, streams[3], token: "still-paused")
+            proxy.resume()
+
+            try await Self.expectExactly(model, log, streams, wait: 30)
+            #expect(try await model.row(of: streams[3]).row?.token == "still-paused")
+            #expect(try await model.row(of: streams[0]).row?.token == nil)
+            let differences = try await projector.verify(wait: .seconds(5))
+            #expect(differences.isEmpty, "\(differences)")
         }
     }
 
@@ -123,8 +167,7 @@ struct StoreProjectorTests {
 
             // Redis comes back empty (no persistence here) and is rebuilt from the log; MariaDB
             // and the MongoDB-protocol server come back with their data and resume from their checkpoint.
-            let after = try await Self.head(log)
-            #expect(await Self.eventually(60) { (try? await model.checkpoint()) ?? 0 >= after })
+            try await Self.expectExactly(model, log, streams, wait: 60)
             #expect(try await model.row(of: streams[1]).row?.token == "during-1")
             #expect(try await model.row(of: streams[0]).row?.token == nil)
             let differences = try await projector.verify(wait: .seconds(10))
@@ -199,6 +242,45 @@ struct StoreProjectorTests {
             let stream = try Stores.stream("lead")
             try await Stores.issue(log, stream, token: "after-takeover")
             #expect(await Self.eventually { (try? await model.row(of: stream).row?.token) == "after-takeover" })
+        }
+    }
+
+    /// The leader does not stop: its backend is terminated (a failover, an operator, a network
+    /// blip), so its session lock is gone while the process lives. Another projector (or the same
+    /// one, reconnected) must lead, never two at once, and the store must keep being written.
+    @Test(.timeLimit(.minutes(2)))
+    func anotherProjectorLeadsWhenTheLeadersBackendIsTerminated() async throws {
+        let model = try await Stores.model("redis")
+        let url = try Stores.postgresURL()
+        try await Stores.withLog { log in
+            try await model.reset()
+            let projectors = [Self.projector(model, log), Self.projector(model, log)]
+            let runs = projectors.map { projector in Task { try await projector.run() } }
+            defer { for run in runs { run.cancel() } }
+            let leaders = { projectors.filter(\.isLeader).count }
+            #expect(await Self.eventually { leaders() == 1 })
+            let stream = try Stores.stream("terminated")
+            try await Stores.issue(log, stream, token: "before")
+            #expect(await Self.eventually { (try? await model.row(of: stream).row?.token) == "before" })
+
+            let terminated = try await RawPostgres.terminateLeaders(url: url)
+            try #require(terminated.contains(true), "the leader's backend was terminated: \(terminated)")
+            // Sampled through the takeover: never two leaders, and a leader again.
+            var (sawNone, overlap) = (false, Duration.zero)
+            let deadline = ContinuousClock.now.advanced(by: .seconds(6))
+            while ContinuousClock.now < deadline {
+                let count = leaders()
+                if count == 0 { sawNone = true }
+                if count > 1 { overlap += .milliseconds(20) }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(overlap == .zero, "two projectors led at once for about \(overlap)")
+            #expect(sawNone, "the terminated leader noticed that it lost its lock")
+            #expect(await Self.eventually(10) { leaders() == 1 })
+            #expect(try await RawPostgres.leaderCount(url: url) == 1, "one session holds the leadership lock")
+            try await Stores.issue(log, stream, token: "after-termination")
+            #expect(await Self.eventually { (try? await model.row(of: stream).row?.token) == "after-termination" })
+            try await Self.expectExactly(model, log, [stream])
         }
     }
 

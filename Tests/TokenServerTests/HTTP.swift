@@ -36,7 +36,8 @@ enum HTTP {
         _ method: String,
         _ url: String,
         body: String? = nil,
-        headers: [String: String] = [:]
+        headers: [String: String] = [:],
+        timeout: TimeAmount = .seconds(30)
     ) async throws -> (status: Int, envelope: Envelope, headers: HTTPHeaders) {
         var request = HTTPClientRequest(url: url)
         request.method = HTTPMethod(rawValue: method)
@@ -44,7 +45,7 @@ enum HTTP {
         if let body {
             request.body = .bytes(ByteBuffer(string: body))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
         let bytes = try await response.body.collect(upTo: 1 << 20)
         let envelope = try JSONDecoder().decode(Envelope.self, from: Data(bytes.readableBytesView))
         return (Int(response.status.code), envelope, response.headers)
