@@ -251,6 +251,12 @@ extension PostgresEventLog: LeaderElection {
             let value = try await withThrowingTaskGroup(of: T.self) { group in
                 group.addTask { try await body() }
                 group.addTask {
+                    // A terminated backend closes the connection at once: leadership ends then,
+                    // not at the next check.
+                    await ConnectionClosure.wait(for: connection)
+                    throw LedgerError(.storeUnavailable, "the leadership connection to PostgreSQL was closed")
+                }
+                group.addTask {
                     while true {
                         try await Task.sleep(for: .seconds(1))
                         // Ends at once if the connection closed (its backend terminated): the lock is gone.

@@ -1,5 +1,6 @@
 import Foundation
 import LedgerPostgres
+import LedgerTestSupport
 import Logging
 import PostgresNIO
 import Testing
@@ -71,15 +72,6 @@ struct FreshDatabase: Sendable {
         database: String,
         _ body: @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        let configuration = PostgresConnection.Configuration(host: host, port: port, username: user, password: nil, database: database, tls: .disable)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 98, logger: Logger(label: "raw"))
-        do {
-            let value = try await body(connection)
-            try await connection.close()
-            return value
-        } catch {
-            try? await connection.close()
-            throw error
-        }
+        try await RawPostgres.with(url: "postgres://\(user)@\(host):\(port)/\(database)", body)
     }
 }

@@ -170,7 +170,7 @@ struct EmbeddedServiceTests {
         try await withSimulator { simulator in
             // Tokens live 60 s and are fresh for 2 s: after that they are valid but due.
             simulator.state.register(appid: "wxstale", secret: "s", expiresIn: 60)
-            let service = try await EmbeddedServer.start(simulator: simulator, extra: ["REFRESH_EARLY_SECONDS": "58"])
+            let service = try await EmbeddedServer.start(simulator: simulator, extra: ["REFRESH_EARLY_SECONDS": "58", "REFRESH_MAX_EARLY_FRACTION": "0.99"])
             defer { service.server.stop() }
             let path = "/token/demo/wechat/wxstale"
             let token = try #require(try await HTTP.envelope("GET", service.url(path + "?secret=s")).envelope.data)
