@@ -43,7 +43,12 @@ public final class PostgresEventLog: EventLog {
         var configuration = self.url.clientConfiguration
         configuration.options.maximumConnections = max(2, poolConnections)
         configuration.options.connectTimeout = .seconds(3)
-        configuration.options.additionalStartupParameters = Self.keepAliveParameters
+        // A pooled transaction is never idle for long (BEGIN, the append lock, one insert, COMMIT):
+        // one whose client stopped answering mid-append (a half-open network) must not keep the
+        // append lock, which every replica needs, for longer than a few timeouts.
+        configuration.options.additionalStartupParameters = Self.keepAliveParameters + [
+            ("idle_in_transaction_session_timeout", String(max(Self.milliseconds(timeout) * 2, 2000)))
+        ]
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         var lockConfiguration = self.url.connectionConfiguration
         lockConfiguration.options.connectTimeout = .seconds(3)

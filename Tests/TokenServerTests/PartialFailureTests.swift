@@ -199,3 +199,33 @@ struct PartialFailureTests {
         return data.map { "\($0["position"] ?? "?") \($0["type"] ?? "?")" }
     }
 }
+
+/// Credentials that replace working ones are tried first, over HTTP as a caller sees it.
+@Suite(.serialized)
+struct CredentialChangeTests {
+    @Test(.timeLimit(.minutes(2)))
+    func aWrongNewSecretIsRefusedAndTheWorkingOneStaysUnlessVerificationIsTurnedOff() async throws {
+        try await withSimulator { simulator in
+            simulator.state.register(appid: "wxrotate", secret: "good")
+            let service = try await EmbeddedServer.start(simulator: simulator)
+            defer { service.server.stop() }
+            let path = "/token/demo/wechat/wxrotate"
+            let token = try #require(try await HTTP.envelope("GET", service.url(path + "?secret=good")).envelope.data)
+            // A GET with a wrong secret: 502 with the platform's words, nothing registered.
+            let wrong = try await HTTP.envelope("GET", service.url(path + "?secret=typo"))
+            #expect(wrong.status == 502)
+            #expect(wrong.envelope.errorCode == "upstream_rejected_credentials")
+            let put = try await HTTP.request("PUT", service.url(path + "/credentials"), body: #"{"secret":"typo"}"#)
+            #expect(put.0 == 502)
+            #expect(put.1.contains("upstream_rejected_credentials"))
+            #expect(try await HTTP.envelope("GET", service.url(path)).envelope.data == token)
+            let (_, history) = try await HTTP.request("GET", service.url(path + "/history"))
+            #expect(history.components(separatedBy: "\"credentials.set\"").count - 1 == 1, "the wrong secret was never recorded")
+            // An explicit opt-out records it without asking the platform.
+            let calls = simulator.state.calls(appid: "wxrotate")
+            let unverified = try await HTTP.request("PUT", service.url(path + "/credentials"), body: #"{"secret":"typo","verify":false}"#)
+            #expect(unverified.0 == 200)
+            #expect(simulator.state.calls(appid: "wxrotate") == calls)
+        }
+    }
+}

@@ -83,8 +83,10 @@ struct StoreOutageTests {
             #expect(put.status == 503)
             #expect(put.envelope.errorCode == "store_unavailable")
             #expect(ContinuousClock.now - started < .seconds(10))
+            let coldStarted = ContinuousClock.now
             let cold = try await HTTP.envelope("GET", replica.baseURL + "/token/\(project)/wechat/wxnew?secret=s", timeout: .seconds(15))
             #expect(cold.status == 503)
+            #expect(ContinuousClock.now - coldStarted < .seconds(5), "a new app waits eventlog.timeout_ms (1.5 s) per query, not minutes")
             let health = try await HTTP.request("GET", replica.baseURL + "/healthz", timeout: .seconds(5))
             #expect(health.0 == 200, "the process stays alive")
 
