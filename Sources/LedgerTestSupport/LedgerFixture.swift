@@ -23,9 +23,10 @@ public struct LedgerFixture: Sendable {
         log: any EventLog = InMemoryEventLog(),
         platforms: [String: any Platform],
         freshness: Freshness = Freshness(),
-        node: String = "test"
+        node: String = "test",
+        sealer: Sealer? = nil
     ) throws {
-        let sealer = try Sealer(current: "k1", keys: ["k1": String(repeating: "A", count: 43) + "="])
+        let sealer = try sealer ?? Sealer(current: "k1", keys: ["k1": String(repeating: "A", count: 43) + "="])
         let clock = TestClock()
         let logger = Logger(label: "ledger-test")
         let projector = Projector(log: log, model: MemoryReadModel(sealer: sealer), logger: logger)

@@ -234,7 +234,7 @@ public final class Ledger: Sendable {
             let state = projector.model.state(of: stream) ?? StreamState()
             let options = replacingOptions || !platformOptions.isEmpty ? platformOptions : state.options
             let changes = !Self.sameSecret(secret, state.secret) || options != state.options || state.removed
-            let sealedWithCurrentKey = !resealing || state.credentialsKeyID == sealer.currentKeyID
+            let sealedWithCurrentKey = !resealing || (state.credentialsKeyID == sealer.currentKeyID && state.credentialsFieldBound)
             if !changes, sealedWithCurrentKey { return }
             if changes, !context.mayChangeCredentials {
                 throw LedgerError(.forbidden, "changing the secret of \(stream) needs an admin key")
@@ -267,7 +267,9 @@ public final class Ledger: Sendable {
                 if state.unreadable { unreadable.append(stream) }
                 continue
             }
-            guard state.credentialsKeyID != sealer.currentKeyID else { continue }
+            // Sealed with the current key and bound to its field: nothing to do. A `v1` value (bound
+            // to its stream only) is rewritten even under the current key.
+            guard state.credentialsKeyID != sealer.currentKeyID || !state.credentialsFieldBound else { continue }
             try await register(secret: secret, options: state.options, replacingOptions: true, resealing: true, for: stream, context: context)
             resealed.append(stream)
         }

@@ -23,6 +23,9 @@ public struct SealedValue: Sendable, Codable, Hashable, CustomStringConvertible 
         return parts.count == 3 && Form(rawValue: String(parts[0])) != nil ? String(parts[1]) : nil
     }
 
+    /// Whether the value is bound to its event field (the `v2` form), not only to its stream.
+    public var isFieldBound: Bool { text.hasPrefix(Form.bound.rawValue + ".") }
+
     /// Never the plaintext: only the key id.
     public var description: String { "sealed(\(keyID ?? "?"))" }
 

@@ -27,6 +27,8 @@ public struct StreamState: Sendable, Equatable {
     public var unreadable = false
     /// The key id that seals the current secret (a rotation reseals the others).
     public var credentialsKeyID: String?
+    /// Whether the current secret is sealed bound to its field (`v2`); a reseal rewrites older ones.
+    public var credentialsFieldBound = false
     /// The position of the last `credentials.set`: a secret changed after a rejection lifts it.
     public var credentialsPosition: Int64 = 0
     /// Failed refreshes since the last token or secret (drives the scheduler's back-off).
@@ -53,6 +55,7 @@ public struct StreamState: Sendable, Equatable {
                 }
                 options = payload.options
                 credentialsKeyID = payload.secret.keyID
+                credentialsFieldBound = payload.secret.isFieldBound
                 removed = false
                 // Credentials that open re-establish a stream whose older events do not: a token
                 // that could not be read stays unknown (nil) and is fetched anew.

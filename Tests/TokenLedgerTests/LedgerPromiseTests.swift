@@ -168,3 +168,23 @@ import TokenLedger
         #expect(log.heldRefreshLocks == 0)
     }
 }
+
+/// Key rotation's reseal also rewrites secrets sealed before fields were bound, so that a value
+/// bound only to its stream cannot outlive the rotation.
+@Suite struct ResealTests {
+    @Test func aResealRewritesSecretsSealedBeforeFieldsWereBoundEvenUnderTheCurrentKey() async throws {
+        let stream = try StreamID(project: "p", platform: "wechat", appid: "wx1")
+        let sealer = try Sealer(current: "k1", keys: ["k1": SealerTests.oldKey])
+        let fixture = try LedgerFixture(platforms: ["wechat": FakePlatform(secret: "old-secret")], sealer: sealer)
+        let old = CredentialsSet(secret: SealerTests.oldSecret, options: [:])
+        _ = try await fixture.log.append([try NewEvent(old, metadata: EventMetadata(node: "old"))], to: stream, expectedVersion: 0)
+        let (resealed, unreadable) = try await fixture.ledger.resealCredentials(context: CallContext(actor: "rotate-key"))
+        #expect(resealed == [stream])
+        #expect(unreadable.isEmpty)
+        let last = try #require(try await fixture.log.read(stream: stream, afterVersion: 0, limit: 10).last)
+        let secret = try last.decode(CredentialsSet.self).secret
+        #expect(secret.isFieldBound)
+        #expect(try sealer.open(secret, for: stream, as: .secret) == "old-secret")
+        #expect(try await fixture.ledger.resealCredentials(context: CallContext()).resealed.isEmpty, "a second reseal has nothing to do")
+    }
+}
