@@ -139,18 +139,6 @@ struct StoreProjectorTests {
         }
     }
 
-    /// `tools/services.sh` on the test's own servers (kill -9, start).
-    static func services(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-        process.arguments = [root + "/tools/services.sh"] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "tools/services.sh \(arguments.joined(separator: " ")) failed")
-    }
-
     @Test(.timeLimit(.minutes(3)), arguments: Stores.names)
     func aStoreKilledAndRestartedCatchesUpWithNothingLost(_ name: String) async throws {
         let service = name == "mysql" ? "mariadb" : name
@@ -160,10 +148,10 @@ struct StoreProjectorTests {
             defer { running.cancel() }
 
             // The server process dies (SIGKILL); the log keeps taking events meanwhile.
-            try Self.services(["kill", service])
+            try TestServers.services(["kill", service])
             try await Self.keepAppending(log, streams)
             await #expect(throws: LedgerError.self) { _ = try await model.checkpoint() }
-            try Self.services(["start", service])
+            try TestServers.services(["start", service])
 
             // Redis comes back empty (no persistence here) and is rebuilt from the log; MariaDB
             // and the MongoDB-protocol server come back with their data and resume from their checkpoint.
