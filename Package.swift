@@ -1,6 +1,7 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
+/// The same language settings for every Swift target (applied in one loop at the end).
 let upcoming: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -42,8 +43,7 @@ let package = Package(
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
-            ],
-            swiftSettings: upcoming
+            ]
         ),
         .target(
             name: "LedgerPostgres",
@@ -57,8 +57,7 @@ let package = Package(
                 .embedInCode("Migrations/002_append_only.sql"),
                 .embedInCode("Migrations/003_writer_role.sql"),
                 .embedInCode("Migrations/004_writer_login.sql"),
-            ],
-            swiftSettings: upcoming
+            ]
         ),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
@@ -68,24 +67,20 @@ let package = Package(
             dependencies: [
                 "TokenLedger",
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ],
-            swiftSettings: upcoming
+            ]
         ),
         .target(
             name: "ReadModelRedis",
-            dependencies: ["TokenLedger", "ReadModelSupport", "CHiredis"],
-            swiftSettings: upcoming
+            dependencies: ["TokenLedger", "ReadModelSupport", "CHiredis"]
         ),
         .target(
             name: "ReadModelMySQL",
             dependencies: ["TokenLedger", "ReadModelSupport", "CMariaDB"],
-            resources: [.embedInCode("Migrations/001_current_tokens.sql")],
-            swiftSettings: upcoming
+            resources: [.embedInCode("Migrations/001_current_tokens.sql")]
         ),
         .target(
             name: "ReadModelMongo",
-            dependencies: ["TokenLedger", "ReadModelSupport", "CMongoC"],
-            swiftSettings: upcoming
+            dependencies: ["TokenLedger", "ReadModelSupport", "CMongoC"]
         ),
         .target(
             name: "LedgerSQLite",
@@ -93,8 +88,7 @@ let package = Package(
                 "TokenLedger",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
-            ],
-            swiftSettings: upcoming
+            ]
         ),
         .target(
             name: "Platforms",
@@ -106,8 +100,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
-            ],
-            swiftSettings: upcoming
+            ]
         ),
         .target(
             name: "PlatformSimulator",
@@ -117,13 +110,23 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
-            ],
-            swiftSettings: upcoming
+            ]
         ),
         .target(
-            name: "TokenServer",
+            name: "TokenHTTP",
             dependencies: [
                 "TokenLedger",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
+            name: "TokenApp",
+            dependencies: [
+                "TokenLedger",
+                "TokenHTTP",
                 "LedgerPostgres",
                 "LedgerSQLite",
                 "Platforms",
@@ -139,29 +142,27 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: upcoming
+            ]
         ),
         .executableTarget(
             name: "tokenledger",
             dependencies: [
-                "TokenServer",
+                "TokenApp",
+                "TokenHTTP",
                 "TokenLedger",
                 "LedgerPostgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: upcoming
+            ]
         ),
         .executableTarget(
             name: "platform-simulator",
             dependencies: [
                 "PlatformSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: upcoming
+            ]
         ),
         .target(
             name: "LedgerTestSupport",
@@ -169,8 +170,7 @@ let package = Package(
                 "TokenLedger",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: upcoming
+            ]
         ),
         .executableTarget(
             name: "ledger-bench",
@@ -185,13 +185,11 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: upcoming
+            ]
         ),
         .testTarget(
             name: "TokenLedgerTests",
-            dependencies: ["TokenLedger", "LedgerTestSupport", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: upcoming
+            dependencies: ["TokenLedger", "LedgerTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "PlatformsTests",
@@ -201,13 +199,11 @@ let package = Package(
                 "TokenLedger",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
-            ],
-            swiftSettings: upcoming
+            ]
         ),
         .testTarget(
             name: "LedgerSQLiteTests",
-            dependencies: ["LedgerSQLite", "LedgerTestSupport", "TokenLedger"],
-            swiftSettings: upcoming
+            dependencies: ["LedgerSQLite", "LedgerTestSupport", "TokenLedger"]
         ),
         .testTarget(
             name: "LedgerPostgresTests",
@@ -216,8 +212,7 @@ let package = Package(
                 "LedgerTestSupport",
                 "TokenLedger",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
-            ],
-            swiftSettings: upcoming
+            ]
         ),
         .testTarget(
             name: "ReadModelTests",
@@ -233,8 +228,17 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
-            ],
-            swiftSettings: upcoming
+            ]
+        ),
+        .testTarget(
+            name: "TokenHTTPTests",
+            dependencies: [
+                "TokenHTTP",
+                "TokenLedger",
+                "LedgerTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
         .testTarget(
             name: "TokenServerTests",
@@ -246,8 +250,11 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-            ],
-            swiftSettings: upcoming
+            ]
         ),
     ]
 )
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + upcoming
+}

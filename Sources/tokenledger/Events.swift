@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import TokenLedger
-import TokenServer
+import TokenApp
+import TokenHTTP
 
 /// `tokenledger events`: the global log, filtered, tokens masked.
 struct Events: AsyncParsableCommand {

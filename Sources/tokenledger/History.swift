@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import TokenLedger
-import TokenServer
+import TokenApp
+import TokenHTTP
 
 /// `tokenledger history PROJECT PLATFORM APPID`: a stream's events, tokens masked.
 struct History: AsyncParsableCommand {

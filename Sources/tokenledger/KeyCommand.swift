@@ -1,5 +1,6 @@
 import ArgumentParser
-import TokenServer
+import TokenApp
+import TokenHTTP
 
 /// `tokenledger key new`: a new API key and the `auth.keys` entry that holds its hash.
 struct KeyCommand: ParsableCommand {

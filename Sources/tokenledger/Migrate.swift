@@ -1,7 +1,8 @@
 import ArgumentParser
 import LedgerPostgres
 import Logging
-import TokenServer
+import TokenApp
+import TokenHTTP
 
 /// `tokenledger migrate`: apply the PostgreSQL migrations, as the owner of `token_events` (serve
 /// applies them too when it runs as the owner; as `tokenledger_writer` it needs them applied).

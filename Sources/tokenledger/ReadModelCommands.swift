@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import TokenLedger
-import TokenServer
+import TokenApp
+import TokenHTTP
 
 /// `tokenledger replay --readmodel NAME [--from POSITION]`: rebuilds a shared read model from the log.
 struct Replay: AsyncParsableCommand {

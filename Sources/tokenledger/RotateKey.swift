@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import TokenLedger
-import TokenServer
+import TokenApp
+import TokenHTTP
 
 /// `tokenledger rotate-key`: a new secrets key, then the log's current credentials resealed with it.
 struct RotateKey: AsyncParsableCommand {

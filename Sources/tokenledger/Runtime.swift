@@ -3,7 +3,8 @@ import Foundation
 import LedgerPostgres
 import Logging
 import ServiceLifecycle
-import TokenServer
+import TokenApp
+import TokenHTTP
 
 /// What the subcommands share: configuration, logging, running services around a body, failing clearly.
 enum Runtime {

@@ -3,7 +3,8 @@ import Foundation
 import Hummingbird
 import Logging
 import TokenLedger
-import TokenServer
+import TokenApp
+import TokenHTTP
 
 /// `tokenledger serve`: the HTTP service.
 struct Serve: AsyncParsableCommand {

@@ -1,15 +1,24 @@
 import Foundation
-import Hummingbird
+public import Hummingbird
 import NIOCore
 import HTTPTypes
-import TokenLedger
+public import TokenLedger
 
 /// `/token/:project/:platform/:appid` (GET, PUT, history), `/events`, health and readiness.
-struct TokenRoutes: Sendable {
+public struct TokenRoutes: Sendable {
     let ledger: Ledger
     let platforms: [String: any Platform]
     let sealer: Sealer
     let access: AccessControl
+
+    /// Routes over a ledger, the platforms (to check an app's options), the sealer (audit views)
+    /// and access control.
+    public init(ledger: Ledger, platforms: [String: any Platform], sealer: Sealer, access: AccessControl) {
+        self.ledger = ledger
+        self.platforms = platforms
+        self.sealer = sealer
+        self.access = access
+    }
 
     /// Header a caller sends with the highest position it has seen (read your writes across replicas).
     static let minPositionHeader = HTTPField.Name("X-Ledger-Min-Position")!
@@ -25,7 +34,8 @@ struct TokenRoutes: Sendable {
     static let secretHeader = HTTPField.Name("X-App-Secret")!
     static let maxBody = 64 * 1024
 
-    func register(on router: Router<BasicRequestContext>) {
+    /// Adds the routes to `router`.
+    public func register(on router: Router<BasicRequestContext>) {
         router.get("token/:project/:platform/:appid") { request, context in
             let stream = try Self.stream(context)
             let key = try access.authenticate(request)

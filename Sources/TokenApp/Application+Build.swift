@@ -2,6 +2,7 @@ public import Hummingbird
 public import Logging
 public import Prometheus
 import TokenLedger
+public import TokenHTTP
 
 /// Builds the HTTP application over a runtime: the routes, the envelope for every error, the
 /// runtime's services, and its preparation before the server binds.

@@ -10,6 +10,7 @@ import ReadModelRedis
 import ReadModelSupport
 public import ServiceLifecycle
 public import TokenLedger
+import TokenHTTP
 
 /// The ledger wired to its stores and platforms, with the long-lived services that keep it going.
 public struct LedgerRuntime: Sendable {

@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import SystemPackage
+import TokenLedger
 
 /// Builds the layered configuration: environment variables › `config/<env>.yaml` › `config/default.yaml`.
 public enum ConfigurationLoader {
@@ -22,12 +23,4 @@ public enum ConfigurationLoader {
         ])
         return try ServerConfiguration(reader: reader, environment: name)
     }
-}
-
-/// A configuration that cannot be used, with the reason.
-public struct ConfigurationFailure: Error, CustomStringConvertible {
-    /// What is wrong.
-    public var message: String
-    /// The message.
-    public var description: String { message }
 }

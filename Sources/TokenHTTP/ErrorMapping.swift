@@ -1,4 +1,4 @@
-import Hummingbird
+public import Hummingbird
 import TokenLedger
 
 /// The one mapping from errors to HTTP statuses and envelopes.
@@ -31,8 +31,12 @@ enum ErrorMapping {
 }
 
 /// Renders every error thrown by a route (and unknown routes) as an envelope.
-struct EnvelopeErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+public struct EnvelopeErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The middleware.
+    public init() {}
+
+    /// Answers what `next` answers, or the envelope of what it threw.
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
