@@ -31,6 +31,14 @@ public struct AccessControl: Sendable {
         var hash: [UInt8]
     }
 
+    /// `auth.mode`.
+    public enum Mode: String, Sendable, CaseIterable {
+        /// API keys are required.
+        case keys
+        /// Anyone who reaches the port (the original service's behaviour), chosen explicitly.
+        case none
+    }
+
     /// `none` or `keys`.
     public let enabled: Bool
     let keys: [Key]
@@ -38,19 +46,17 @@ public struct AccessControl: Sendable {
     let refusals = Counter(label: "tokenledger_auth_failures_total", dimensions: [("reason", "forbidden")])
 
     /// Access control with `auth.mode` (`keys` or `none`) and `auth.keys` entries.
-    public init(mode: String, entries: [String]) throws {
+    public init(mode: Mode, entries: [String]) throws {
         switch mode {
-        case "none":
+        case .none:
             enabled = false
             keys = []
-        case "keys":
+        case .keys:
             enabled = true
             keys = try entries.map(Self.parse)
             guard !keys.isEmpty else {
                 throw ConfigurationFailure(message: "auth.mode is keys but auth.keys is empty: add a key (tokenledger key new) or set auth.mode: none explicitly")
             }
-        default:
-            throw ConfigurationFailure(message: "auth.mode must be keys or none, is '\(mode)'")
         }
     }
 

@@ -24,6 +24,8 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible, Equatable {
             case notFound = "not_found"
             case lockLost = "lock_lost"
             case forbidden = "forbidden"
+            case unauthenticated = "unauthenticated"
+            case notReady = "not_ready"
         }
 
         private let base: Base
@@ -64,6 +66,10 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible, Equatable {
         public static let lockLost = Code(.lockLost)
         /// The caller may not do this (e.g. change a secret without an admin key).
         public static let forbidden = Code(.forbidden)
+        /// The caller presented no API key, or one that is not known.
+        public static let unauthenticated = Code(.unauthenticated)
+        /// This replica cannot answer yet (its memory read model is still catching up).
+        public static let notReady = Code(.notReady)
 
         /// The code's stable name, e.g. `upstream_rejected_credentials`.
         public var description: String { base.rawValue }

@@ -18,7 +18,10 @@ struct Serve: AsyncParsableCommand {
         let metrics = MetricsExport.bootstrap()
         let access: AccessControl
         do {
-            access = try AccessControl(mode: configuration.authMode, entries: configuration.authKeys)
+            guard let mode = AccessControl.Mode(rawValue: configuration.authMode) else {
+                throw ConfigurationFailure(message: "auth.mode must be keys or none, is '\(configuration.authMode)'")
+            }
+            access = try AccessControl(mode: mode, entries: configuration.authKeys)
         } catch {
             throw Runtime.fail("bad configuration: \(error)")
         }
