@@ -9,6 +9,8 @@ public final class MySQLReadModel: ReadModel {
     public let name = "mysql"
     private let pool: BlockingPool<MySQLConnection>
     private let node: String
+    /// Rows upserted by one statement (6 values each, well under the 65,535 placeholders allowed).
+    private static let rowsPerStatement = 1000
 
     /// Connects lazily to `url` (`mysql://user[:password]@host[:port]/database`).
     public init(url: String, node: String, timeout: Duration = .seconds(2), poolSize: Int = 4) throws {
@@ -42,7 +44,7 @@ public final class MySQLReadModel: ReadModel {
 
     public func checkpoint() async throws -> Int64 {
         try await call("read the checkpoint") { connection in
-            let rows = try connection.rows("SELECT position FROM tokenledger_checkpoint WHERE name = 'current_tokens'")
+            let rows = try connection.run("SELECT position FROM tokenledger_checkpoint WHERE name = 'current_tokens'")
             guard let first = rows.first, let text = first[0] else { return 0 }
             return Int64(text) ?? 0
         }
@@ -52,32 +54,40 @@ public final class MySQLReadModel: ReadModel {
         let node = self.node
         try await call("apply") { connection in
             try connection.transaction {
-                if !rows.isEmpty {
-                    let values = rows.map { row -> String in
-                        let token = row.token.map(connection.literal) ?? "NULL"
-                        let expiresAt = row.expiresAt.map { "FROM_UNIXTIME(\($0.unixMilliseconds) / 1000)" } ?? "NULL"
-                        return "(\(connection.literal(row.stream.project)), \(connection.literal(row.stream.platform)), "
-                            + "\(connection.literal(row.stream.appid)), \(token), \(expiresAt), \(row.position))"
+                var remaining = rows[...]
+                while !remaining.isEmpty {
+                    let batch = remaining.prefix(Self.rowsPerStatement)
+                    remaining = remaining.dropFirst(batch.count)
+                    var values: [MySQLValue] = []
+                    values.reserveCapacity(batch.count * 6)
+                    for row in batch {
+                        values += [
+                            .text(row.stream.project), .text(row.stream.platform), .text(row.stream.appid),
+                            row.token.map(MySQLValue.text) ?? .null, row.expiresAt.map { .integer($0.unixMilliseconds) } ?? .null,
+                            .integer(row.position),
+                        ]
                     }
                     // Assignments run left to right, each seeing the ones before: position last.
-                    try connection.execute(
+                    try connection.run(
                         """
                         INSERT INTO current_tokens (project, platform, appid, token, expires_at, position)
-                        VALUES \(values.joined(separator: ",\n"))
+                        VALUES \(repeatElement("(?, ?, ?, ?, FROM_UNIXTIME(? / 1000), ?)", count: batch.count).joined(separator: ",\n"))
                         ON DUPLICATE KEY UPDATE
                             token = IF(VALUES(position) > position, VALUES(token), token),
                             expires_at = IF(VALUES(position) > position, VALUES(expires_at), expires_at),
                             position = GREATEST(position, VALUES(position))
-                        """
+                        """,
+                        values
                     )
                 }
-                try connection.execute(
+                try connection.run(
                     """
-                    INSERT INTO tokenledger_checkpoint (name, position, node) VALUES ('current_tokens', \(checkpoint), \(connection.literal(node)))
+                    INSERT INTO tokenledger_checkpoint (name, position, node) VALUES ('current_tokens', ?, ?)
                     ON DUPLICATE KEY UPDATE
                         node = IF(VALUES(position) > position, VALUES(node), node),
                         position = GREATEST(position, VALUES(position))
-                    """
+                    """,
+                    [.integer(checkpoint), .text(node)]
                 )
             }
         }
@@ -85,14 +95,14 @@ public final class MySQLReadModel: ReadModel {
 
     public func row(of stream: StreamID) async throws -> (row: ReadModelRow?, checkpoint: Int64) {
         try await call("read a token") { connection in
-            let rows = try connection.rows(
+            let rows = try connection.run(
                 """
                 SELECT project, platform, appid, token, ROUND(UNIX_TIMESTAMP(expires_at) * 1000), position,
                     (SELECT position FROM tokenledger_checkpoint WHERE name = 'current_tokens')
                 FROM (SELECT 1) AS one
-                LEFT JOIN current_tokens ON project = \(connection.literal(stream.project))
-                    AND platform = \(connection.literal(stream.platform)) AND appid = \(connection.literal(stream.appid))
-                """
+                LEFT JOIN current_tokens ON project = ? AND platform = ? AND appid = ?
+                """,
+                [.text(stream.project), .text(stream.platform), .text(stream.appid)]
             )
             guard let first = rows.first else { return (nil, 0) }
             // PAD SPACE collations match `wx1 ` to `wx1`: the row must name exactly `stream`.

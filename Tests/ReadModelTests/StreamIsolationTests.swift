@@ -128,12 +128,9 @@ struct StreamIsolationTests {
                 host: url.host, port: url.port ?? 3306, user: url.user ?? "root", password: url.password,
                 database: url.path ?? "tokenledger", timeout: .seconds(2)
             )
-            try connection.execute(
-                """
-                INSERT INTO current_tokens (project, platform, appid, token, expires_at, position)
-                VALUES (\(connection.literal(stream.project)), \(connection.literal(stream.platform)),
-                    \(connection.literal(stream.appid + " ")), \(connection.literal(token)), FROM_UNIXTIME(\(expiresAt) / 1000), 1)
-                """
+            try connection.run(
+                "INSERT INTO current_tokens (project, platform, appid, token, expires_at, position) VALUES (?, ?, ?, ?, FROM_UNIXTIME(? / 1000), 1)",
+                [.text(stream.project), .text(stream.platform), .text(stream.appid + " "), .text(token), .integer(expiresAt)]
             )
         default:
             let connection = try MongoConnection(url: try Stores.url("mongo"), timeout: .seconds(2))
