@@ -95,6 +95,19 @@ extension PostgresEventLog {
         }
     }
 
+    /// Runs `body` on a dedicated connection (`connectDedicated`), closed when `body` ends however it ends.
+    func withDedicatedConnection<T: Sendable>(_ what: String, id: Int, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let connection = try await connectDedicated(what, id: id)
+        do {
+            let value = try await body(connection)
+            try? await connection.close()
+            return value
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
     /// Runs `body` on `connection` within `duration`; past it, closes the connection (a query
     /// once sent cannot be cancelled, and a connection that stops answering must not be reused)
     /// and throws `.storeUnavailable`. A connection that closes meanwhile (its backend terminated)

@@ -170,60 +170,46 @@ public final class PostgresEventLog: EventLog {
             throw LedgerError(.storeUnavailable, "too many refreshes in flight (eventlog.lock_connections); retry shortly")
         }
         defer { lockPermits.release() }
-        let connection = try await connectDedicated("refresh lock connect", id: 1)
-        do {
-            // The lock is transaction-scoped: if this process dies or its backend is terminated,
-            // the transaction aborts and the lock is released, so nobody blocks a stream for long.
-            // The server bounds the wait (lock_timeout) and how long a refresh may hold the lock
-            // idle (idle_in_transaction_session_timeout); the client bounds both again and closes
-            // the connection at its deadline, since postgres-nio cannot cancel a query once sent.
-            let waitMs = Self.milliseconds(lockTimeout)
-            try await withDeadline("refresh lock", lockTimeout + timeout, closing: connection) {
-                try await connection.query("BEGIN", logger: self.logger)
-                try await connection.query(
-                    """
-                    SELECT set_config('lock_timeout', \(String(waitMs)), true),
-                           set_config('statement_timeout', \(String(waitMs + Self.milliseconds(self.timeout))), true),
-                           set_config('idle_in_transaction_session_timeout', \(String(waitMs)), true)
-                    """,
-                    logger: self.logger
-                )
-                try await connection.query(
-                    "SELECT pg_advisory_xact_lock(\(Self.refreshLockClass), hashtext(\(stream.description)))",
-                    logger: self.logger
-                )
+        return try await withDedicatedConnection("refresh lock connect", id: 1) { connection in
+            do {
+                // The lock is transaction-scoped: if this process dies or its backend is terminated,
+                // the transaction aborts and the lock is released, so nobody blocks a stream for long.
+                // The server bounds the wait (lock_timeout) and how long a refresh may hold the lock
+                // idle (idle_in_transaction_session_timeout); the client bounds both again and closes
+                // the connection at its deadline, since postgres-nio cannot cancel a query once sent.
+                let waitMs = Self.milliseconds(lockTimeout)
+                try await withDeadline("refresh lock", lockTimeout + timeout, closing: connection) {
+                    try await connection.query("BEGIN", logger: self.logger)
+                    try await connection.query(
+                        """
+                        SELECT set_config('lock_timeout', \(String(waitMs)), true),
+                               set_config('statement_timeout', \(String(waitMs + Self.milliseconds(self.timeout))), true),
+                               set_config('idle_in_transaction_session_timeout', \(String(waitMs)), true)
+                        """,
+                        logger: self.logger
+                    )
+                    try await connection.query(
+                        "SELECT pg_advisory_xact_lock(\(Self.refreshLockClass), hashtext(\(stream.description)))",
+                        logger: self.logger
+                    )
+                }
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55P03" {
+                throw LedgerError(.storeUnavailable, "another replica is still refreshing \(stream) after eventlog.lock_timeout_ms; retry shortly")
             }
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55P03" {
-            try? await connection.close()
-            throw LedgerError(.storeUnavailable, "another replica is still refreshing \(stream) after eventlog.lock_timeout_ms; retry shortly")
-        } catch {
-            try? await connection.close()
-            throw error
-        }
-        let fence = PostgresFence(log: self, connection: connection)
-        do {
+            let fence = PostgresFence(log: self, connection: connection)
             let value = try await body(fence)
             try await fence.commit()
-            try? await connection.close()
             return value
-        } catch {
-            try? await connection.close()
-            throw error
         }
     }
 
     public func listen(_ wake: @escaping @Sendable () -> Void) async throws {
-        let connection = try await connectDedicated("listen connect", id: 0)
-        do {
+        try await withDedicatedConnection("listen connect", id: 0) { connection in
             try await connection.listen(on: Self.channel) { notifications in
                 // LISTEN is in place: catch up now, so nothing committed while we were away is missed.
                 wake()
                 for try await _ in notifications { wake() }
             }
-            try? await connection.close()
-        } catch {
-            try? await connection.close()
-            throw error
         }
     }
 }
@@ -233,10 +219,8 @@ extension PostgresEventLog: LeaderElection {
     /// if this process dies its connection closes and the lock is free; if the connection is
     /// lost, `body` is cancelled before another process can have taken over for long.
     public func lead<T: Sendable>(_ role: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T? {
-        let connection = try await connectDedicated("leadership connect", id: 2)
-        let held: Bool
-        do {
-            held = try await guarded("leadership") {
+        try await withDedicatedConnection("leadership connect", id: 2) { connection in
+            let held = try await guarded("leadership") {
                 let rows = try await connection.query(
                     "SELECT pg_try_advisory_lock(\(Self.leaderLockClass), hashtext(\(role)))",
                     logger: self.logger
@@ -244,16 +228,8 @@ extension PostgresEventLog: LeaderElection {
                 for try await locked in rows.decode(Bool.self) { return locked }
                 return false
             }
-        } catch {
-            try? await connection.close()
-            throw error
-        }
-        guard held else {
-            try? await connection.close()
-            return nil
-        }
-        do {
-            let value = try await withThrowingTaskGroup(of: T.self) { group in
+            guard held else { return nil }
+            return try await withThrowingTaskGroup(of: T.self) { group in
                 group.addTask { try await body() }
                 group.addTask {
                     // A terminated backend closes the connection at once: leadership ends then,
@@ -274,11 +250,6 @@ extension PostgresEventLog: LeaderElection {
                 guard let first = try await group.next() else { throw CancellationError() }
                 return first
             }
-            try? await connection.close()
-            return value
-        } catch {
-            try? await connection.close()
-            throw error
         }
     }
 }
