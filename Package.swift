@@ -168,6 +168,11 @@ let package = Package(
             name: "LedgerTestSupport",
             dependencies: [
                 "TokenLedger",
+                "LedgerPostgres",
+                "PlatformSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -19,12 +19,7 @@ struct FreshDatabase: Sendable {
 
     /// A log on this database as `user`, its pool running for the body.
     func withLog<T: Sendable>(as user: String, _ body: @Sendable (PostgresEventLog) async throws -> T) async throws -> T {
-        let log = try PostgresEventLog(url: url(as: user), logger: Logger(label: "test"), timeout: .seconds(10))
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await log.run() }
-            defer { group.cancelAll() }
-            return try await body(log)
-        }
+        try await TestLogs.withPostgres(url: url(as: user), migrate: false, body)
     }
 
     /// A connection to this database as `user`, for what the log itself never does.

@@ -10,23 +10,11 @@ import TokenLedger
 /// The PostgreSQL log against a real server (`TOKENLEDGER_TEST_POSTGRES_URL`, set by tools/test).
 @Suite(.serialized)
 struct PostgresEventLogTests {
-    static func url() throws -> String {
-        guard let url = ProcessInfo.processInfo.environment["TOKENLEDGER_TEST_POSTGRES_URL"], !url.isEmpty else {
-            Issue.record("TOKENLEDGER_TEST_POSTGRES_URL is not set: run the tests with tools/test, which starts PostgreSQL")
-            throw CancellationError()
-        }
-        return url
-    }
+    static func url() throws -> String { try TestLogs.postgresURL() }
 
     /// Runs `body` with a migrated log whose pools are running.
     static func withLog<T: Sendable>(_ body: @Sendable (PostgresEventLog) async throws -> T) async throws -> T {
-        let log = try PostgresEventLog(url: try url(), logger: Logger(label: "test"), timeout: .seconds(10))
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await log.run() }
-            defer { group.cancelAll() }
-            try await log.migrate()
-            return try await body(log)
-        }
+        try await TestLogs.withPostgres(body)
     }
 
     /// A raw connection for what the log itself never does (holding a transaction open, UPDATE),
@@ -181,7 +169,7 @@ struct PostgresEventLogTests {
             try await projector.catchUp()
             let stream = try Self.stream()
             let first = try await log.append([EventLogConformance.event()], to: stream, expectedVersion: 0)
-            try await Self.eventually { model.checkpoint >= first[0].position }
+            #expect(await eventually(5) { model.checkpoint >= first[0].position })
             // The drop must really happen: a pattern that matches no backend would let the catch-up
             // below pass on a listener that was never touched.
             let terminated = try await Self.withRawConnection { connection in
@@ -201,19 +189,8 @@ struct PostgresEventLogTests {
             }
             try #require(terminated.contains(true), "a LISTEN backend was terminated: \(terminated)")
             let second = try await log.append([EventLogConformance.event()], to: stream, expectedVersion: 1)
-            try await Self.eventually(timeout: .seconds(10)) { model.checkpoint >= second[0].position }
+            #expect(await eventually(10) { model.checkpoint >= second[0].position })
             #expect(model.state(of: stream)?.version == 2)
-        }
-    }
-
-    static func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        while !condition() {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("condition not met within \(timeout)")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(20))
         }
     }
 }

@@ -21,16 +21,6 @@ struct StoreProjectorTests {
         )
     }
 
-    /// Polls `condition` every 50 ms for up to `seconds`.
-    static func eventually(_ seconds: Double = 15, _ condition: () async throws -> Bool) async rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return try await condition()
-    }
-
     static func head(_ log: any EventLog) async throws -> Int64 {
         var head: Int64 = 0
         while let last = try await log.readAll(after: head, limit: 10_000).last { head = last.position }
@@ -51,7 +41,7 @@ struct StoreProjectorTests {
         let projector = Self.projector(model, log)
         let running = Task { try await projector.run() }
         let head = try await Self.head(log)
-        #expect(await Self.eventually { (try? await model.checkpoint()) ?? 0 >= head })
+        #expect(await eventually { (try? await model.checkpoint()) ?? 0 >= head })
         return (streams, projector, running)
     }
 
@@ -60,7 +50,7 @@ struct StoreProjectorTests {
     /// event that made it current.
     static func expectExactly(_ model: any ReadModel, _ log: any EventLog, _ streams: [StreamID], wait seconds: Double = 15) async throws {
         let head = try await Self.head(log)
-        #expect(await Self.eventually(seconds) { (try? await model.checkpoint()) == head }, "the store's checkpoint is the log's head, \(head)")
+        #expect(await eventually(seconds) { (try? await model.checkpoint()) == head }, "the store's checkpoint is the log's head, \(head)")
         #expect(try await model.checkpoint() == head)
         for stream in streams {
             let events = try await log.read(stream: stream, afterVersion: 0, limit: 10_000)
@@ -218,7 +208,7 @@ struct StoreProjectorTests {
                 firstRun.cancel()
                 secondRun.cancel()
             }
-            #expect(await Self.eventually { first.isLeader || second.isLeader })
+            #expect(await eventually { first.isLeader || second.isLeader })
             // Sampled for two seconds: never both.
             for _ in 0..<40 {
                 #expect(!(first.isLeader && second.isLeader))
@@ -226,10 +216,10 @@ struct StoreProjectorTests {
             }
             let (leader, leaderRun, other) = first.isLeader ? (first, firstRun, second) : (second, secondRun, first)
             leaderRun.cancel()
-            #expect(await Self.eventually(10) { !leader.isLeader && other.isLeader })
+            #expect(await eventually(10) { !leader.isLeader && other.isLeader })
             let stream = try Stores.stream("lead")
             try await Stores.issue(log, stream, token: "after-takeover")
-            #expect(await Self.eventually { (try? await model.row(of: stream).row?.token) == "after-takeover" })
+            #expect(await eventually { (try? await model.row(of: stream).row?.token) == "after-takeover" })
         }
     }
 
@@ -246,10 +236,10 @@ struct StoreProjectorTests {
             let runs = projectors.map { projector in Task { try await projector.run() } }
             defer { for run in runs { run.cancel() } }
             let leaders = { projectors.filter(\.isLeader).count }
-            #expect(await Self.eventually { leaders() == 1 })
+            #expect(await eventually { leaders() == 1 })
             let stream = try Stores.stream("terminated")
             try await Stores.issue(log, stream, token: "before")
-            #expect(await Self.eventually { (try? await model.row(of: stream).row?.token) == "before" })
+            #expect(await eventually { (try? await model.row(of: stream).row?.token) == "before" })
 
             let terminated = try await RawPostgres.terminateLeaders(url: url)
             try #require(terminated.contains(true), "the leader's backend was terminated: \(terminated)")
@@ -264,10 +254,10 @@ struct StoreProjectorTests {
             }
             #expect(overlap == .zero, "two projectors led at once for about \(overlap)")
             #expect(sawNone, "the terminated leader noticed that it lost its lock")
-            #expect(await Self.eventually(10) { leaders() == 1 })
+            #expect(await eventually(10) { leaders() == 1 })
             #expect(try await RawPostgres.leaderCount(url: url) == 1, "one session holds the leadership lock")
             try await Stores.issue(log, stream, token: "after-termination")
-            #expect(await Self.eventually { (try? await model.row(of: stream).row?.token) == "after-termination" })
+            #expect(await eventually { (try? await model.row(of: stream).row?.token) == "after-termination" })
             try await Self.expectExactly(model, log, [stream])
         }
     }

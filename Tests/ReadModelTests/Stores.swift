@@ -1,3 +1,4 @@
+import LedgerTestSupport
 import Foundation
 import LedgerPostgres
 import Logging
@@ -45,23 +46,11 @@ enum Stores {
         try #require(URLComponents(string: try url(name))?.port)
     }
 
-    static func postgresURL() throws -> String {
-        guard let url = ProcessInfo.processInfo.environment["TOKENLEDGER_TEST_POSTGRES_URL"], !url.isEmpty else {
-            Issue.record("TOKENLEDGER_TEST_POSTGRES_URL is not set: run the tests with tools/test")
-            throw CancellationError()
-        }
-        return url
-    }
+    static func postgresURL() throws -> String { try TestLogs.postgresURL() }
 
     /// Runs `body` with the migrated PostgreSQL log, its pool running.
     static func withLog<T: Sendable>(_ body: @Sendable (PostgresEventLog) async throws -> T) async throws -> T {
-        let log = try PostgresEventLog(url: try postgresURL(), logger: Logger(label: "test"), timeout: .seconds(10))
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await log.run() }
-            defer { group.cancelAll() }
-            try await log.migrate()
-            return try await body(log)
-        }
+        try await TestLogs.withPostgres(body)
     }
 
     static let sealer = try! Sealer(current: "rm", keys: ["rm": Sealer.generateKey()])

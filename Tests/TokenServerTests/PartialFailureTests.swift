@@ -9,7 +9,7 @@ import Testing
 /// PostgreSQL stopped and started again. Each counts upstream calls and checks which token is current.
 @Suite(.serialized)
 struct PartialFailureTests {
-    static func postgres() throws -> String { try TestEnvironment.required("TOKENLEDGER_TEST_POSTGRES_URL") }
+    static func postgres() throws -> String { try TestLogs.postgresURL() }
 
     @Test(.timeLimit(.minutes(3)))
     func aRefreshWhoseLockWasLostNeverMakesItsTokenCurrent() async throws {

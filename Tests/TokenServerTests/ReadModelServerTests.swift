@@ -1,3 +1,4 @@
+import LedgerTestSupport
 import Foundation
 import PlatformSimulator
 import Testing
@@ -31,15 +32,6 @@ struct ReadModelServerTests {
             }
         }
         return leaders
-    }
-
-    static func eventually(_ seconds: Double = 20, _ condition: () async throws -> Bool) async rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        return try await condition()
     }
 
     /// What a plain `redis-cli` user reads.
@@ -80,8 +72,8 @@ struct ReadModelServerTests {
             let path = "/token/\(project)/wechat/wx.rm:1"
             let first = try #require(try await HTTP.envelope("GET", replicas[0].baseURL + path + "?secret=S").envelope.data)
             let key = "tokenledger:\(project):wechat:wx.rm%3A1"  // ':' in an id is written %3A
-            #expect(try await Self.eventually { try Self.redisToken(key) == first }, "a plain redis-cli reads the token")
-            #expect(try await Self.eventually { try Self.mysqlToken(project: project, appid: "wx.rm:1") == first })
+            #expect(try await eventually(20) { try Self.redisToken(key) == first }, "a plain redis-cli reads the token")
+            #expect(try await eventually(20) { try Self.mysqlToken(project: project, appid: "wx.rm:1") == first })
 
             let verified = try Command.run(["verify"], folder: folder, environment: environment)
             #expect(verified.status == 0, "\(verified.output)")
@@ -89,7 +81,7 @@ struct ReadModelServerTests {
 
             // One writer per store, whatever the number of replicas.
             for store in Self.stores {
-                #expect(await Self.eventually { await Self.leaders(of: store, among: replicas).count == 1 }, "\(store) has one leader")
+                #expect(await eventually(20) { await Self.leaders(of: store, among: replicas).count == 1 }, "\(store) has one leader")
             }
             let writer = try #require(await Self.leaders(of: "redis", among: replicas).first)
             let (_, exported) = try await HTTP.request("GET", writer.baseURL + "/metrics")
@@ -97,14 +89,14 @@ struct ReadModelServerTests {
             #expect(exported.contains(#"tokenledger_projection_checkpoint{readmodel="mysql"}"#))
             let survivor = try #require(replicas.first { $0 !== writer })
             writer.kill()
-            #expect(await Self.eventually { await Self.leaders(of: "redis", among: [survivor]).count == 1 }, "the survivor takes Redis over")
+            #expect(await eventually(20) { await Self.leaders(of: "redis", among: [survivor]).count == 1 }, "the survivor takes Redis over")
 
             let (status, refreshed, _) = try await HTTP.envelope("PUT", survivor.baseURL + path)
             #expect(status == 200)
             let second = try #require(refreshed.data)
             #expect(second != first)
-            #expect(try await Self.eventually { try Self.redisToken(key) == second })
-            #expect(try await Self.eventually { try Self.mysqlToken(project: project, appid: "wx.rm:1") == second })
+            #expect(try await eventually(20) { try Self.redisToken(key) == second })
+            #expect(try await eventually(20) { try Self.mysqlToken(project: project, appid: "wx.rm:1") == second })
             let after = try Command.run(["verify"], folder: folder, environment: environment)
             #expect(after.status == 0, "\(after.output)")
             #expect(survivor.stop() == 0, "SIGTERM with stores configured drains and exits 0")

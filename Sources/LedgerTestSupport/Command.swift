@@ -1,8 +1,9 @@
 import Foundation
 
 /// Runs the `tokenledger` command against an embedded server's folder.
-enum Command {
-    static func run(_ arguments: [String], folder: String, configured: Bool = true, environment extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
+public enum Command {
+    /// Runs `tokenledger arguments` on the embedded log in `folder`: exit status and output.
+    public static func run(_ arguments: [String], folder: String, configured: Bool = true, environment extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
         try collect(try Self.process(arguments, folder: folder, configured: configured, environment: extra))
     }
 
@@ -22,7 +23,7 @@ enum Command {
 
     /// Runs a command that must exit on its own (e.g. a `serve` that must refuse to start):
     /// status and output, or nil if it still ran after `within` (it is stopped then).
-    static func runToExit(
+    public static func runToExit(
         _ arguments: [String],
         folder: String,
         environment extra: [String: String],
@@ -44,7 +45,7 @@ enum Command {
     }
 
     /// Runs any program (a store's own client) and returns its trimmed output.
-    static func output(_ executable: String, _ arguments: [String]) throws -> String {
+    public static func output(_ executable: String, _ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

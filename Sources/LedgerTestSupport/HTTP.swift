@@ -1,18 +1,24 @@
 import AsyncHTTPClient
-import Foundation
-import NIOCore
-import NIOHTTP1
+public import Foundation
+public import NIOCore
+public import NIOHTTP1
 
 /// A small HTTP client for tests: status and JSON envelope.
-enum HTTP {
-    struct Envelope: Decodable, Sendable {
-        let code: Int
-        let data: String?
-        let error: String
-        let errorCode: String?
+public enum HTTP {
+    /// `{"code", "data", "error", "errorCode"}` with a string `data`.
+    public struct Envelope: Decodable, Sendable {
+        /// The status the envelope repeats.
+        public let code: Int
+        /// The token (or other string).
+        public let data: String?
+        /// Words for the caller, empty on success.
+        public let error: String
+        /// The stable error code.
+        public let errorCode: String?
     }
 
-    static func request(
+    /// Status and body of one request.
+    public static func request(
         _ method: String,
         _ url: String,
         body: String? = nil,
@@ -32,7 +38,7 @@ enum HTTP {
     }
 
     /// The envelope and its headers.
-    static func envelope(
+    public static func envelope(
         _ method: String,
         _ url: String,
         body: String? = nil,

@@ -1,17 +1,21 @@
-import Foundation
+public import Foundation
 import Testing
 
 /// A `tokenledger serve` child process on a loopback port, for tests that run several replicas.
-final class ServerProcess: @unchecked Sendable {
+public final class ServerProcess: @unchecked Sendable {
     // @unchecked: `process` is only touched by the test that owns this object, sequentially.
-    let port: Int
-    let process: Process
-    let logPath: String
+    /// Its loopback port.
+    public let port: Int
+    /// The child process.
+    public let process: Process
+    /// Where its standard output and error go.
+    public let logPath: String
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    /// `http://127.0.0.1:port`.
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
 
     /// Starts a replica with `environment` added to the test's own and waits until it is healthy.
-    static func start(port: Int, environment: [String: String], name: String) async throws -> ServerProcess {
+    public static func start(port: Int, environment: [String: String], name: String) async throws -> ServerProcess {
         let binary = try TestEnvironment.binary("TOKENLEDGER_BIN", fallback: "tokenledger")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
@@ -39,7 +43,8 @@ final class ServerProcess: @unchecked Sendable {
         self.logPath = logPath
     }
 
-    func waitUntilHealthy(timeout: Duration = .seconds(30)) async throws {
+    /// Waits until `/readyz` answers 200, or fails with the replica's log.
+    public func waitUntilHealthy(timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
             if !process.isRunning {
@@ -52,37 +57,41 @@ final class ServerProcess: @unchecked Sendable {
         throw TestFailure("replica on \(port) not ready within \(timeout): \(log())")
     }
 
-    func log() -> String {
+    /// What the replica wrote so far.
+    public func log() -> String {
         (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
     }
 
     /// SIGKILL: no chance to release anything.
-    func kill() {
+    public func kill() {
         if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 
     /// SIGTERM and wait; returns the exit status.
     @discardableResult
-    func stop() -> Int32 {
+    public func stop() -> Int32 {
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
         return process.terminationStatus
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+/// A test set-up that could not be made.
+public struct TestFailure: Error, CustomStringConvertible {
+    /// What went wrong.
+    public let description: String
+    /// A failure saying `description`.
+    public init(_ description: String) { self.description = description }
 }
 
 /// Where the test's servers and binaries are: set by `tools/test`; a missing one fails loudly.
-enum TestEnvironment {
-    static var repositoryRoot: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    }
+public enum TestEnvironment {
+    /// The repository's root folder.
+    public static var repositoryRoot: String { TestServers.repositoryRoot }
 
-    static func required(_ name: String) throws -> String {
+    /// The environment variable `name`, or a recorded issue saying to run `tools/test`.
+    public static func required(_ name: String) throws -> String {
         guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
             Issue.record("\(name) is not set: run the tests with tools/test, which starts the servers")
             throw TestFailure("\(name) is not set")
@@ -90,7 +99,8 @@ enum TestEnvironment {
         return value
     }
 
-    static func binary(_ name: String, fallback: String) throws -> String {
+    /// The binary named by `name`, or `.build/debug/fallback`.
+    public static func binary(_ name: String, fallback: String) throws -> String {
         if let value = ProcessInfo.processInfo.environment[name], !value.isEmpty { return value }
         let candidate = repositoryRoot + "/.build/debug/" + fallback
         guard FileManager.default.isExecutableFile(atPath: candidate) else {
@@ -101,7 +111,7 @@ enum TestEnvironment {
     }
 
     /// A free loopback port (bound then released).
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -119,7 +129,7 @@ enum TestEnvironment {
     }
 
     /// A fresh base64 AES key shared by a test's replicas.
-    static func secretsKey() -> String {
+    public static func secretsKey() -> String {
         Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
     }
 }

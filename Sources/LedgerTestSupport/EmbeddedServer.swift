@@ -1,12 +1,15 @@
 import Foundation
-import PlatformSimulator
+public import PlatformSimulator
 
 /// One `tokenledger serve` on the embedded SQLite log in a fresh folder, pointed at the simulator.
-struct EmbeddedServer {
-    let server: ServerProcess
-    let folder: String
+public struct EmbeddedServer {
+    /// The process.
+    public let server: ServerProcess
+    /// Its folder (log, key).
+    public let folder: String
 
-    static func start(simulator: RunningSimulator, folder: String? = nil, extra: [String: String] = [:]) async throws -> EmbeddedServer {
+    /// Starts one in `folder` (a fresh one by default) with `extra` environment.
+    public static func start(simulator: RunningSimulator, folder: String? = nil, extra: [String: String] = [:]) async throws -> EmbeddedServer {
         let folder = folder ?? NSTemporaryDirectory() + "tokenledger-embedded-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var environment = [
@@ -19,7 +22,9 @@ struct EmbeddedServer {
         return EmbeddedServer(server: server, folder: folder)
     }
 
-    var baseURL: String { server.baseURL }
+    /// `http://127.0.0.1:port`.
+    public var baseURL: String { server.baseURL }
 
-    func url(_ path: String) -> String { baseURL + path }
+    /// `baseURL + path`.
+    public func url(_ path: String) -> String { baseURL + path }
 }
