@@ -137,8 +137,8 @@ struct PartialFailureTests {
         let postgres = try Self.postgres()
         try await withSimulator { simulator in
             let project = uniqueProject("pgdown")
-            // 20-second tokens with a margin of half their life: fresh for 10 s, valid for 20 s.
-            simulator.state.register(appid: "wxdown", secret: "D", expiresIn: 20)
+            // 14-second tokens with a margin of half their life: fresh for 7 s, valid for 14 s.
+            simulator.state.register(appid: "wxdown", secret: "D", expiresIn: 14)
             simulator.state.register(appid: "wxlater", secret: "L")
             let replica = try await ServerProcess.start(
                 port: try TestEnvironment.freePort(),
@@ -158,7 +158,7 @@ struct PartialFailureTests {
             try TestServers.services(["kill", "postgres"])
             var restarted = false
             defer { if !restarted { try? TestServers.services(["start", "postgres"]) } }
-            try await Task.sleep(until: fetchedAt.advanced(by: .seconds(11)), clock: .continuous)
+            try await Task.sleep(until: fetchedAt.advanced(by: .seconds(7.5)), clock: .continuous)
             // Past the margin, not expired: the token is served, marked stale, at once.
             let started = ContinuousClock.now
             let stale = try await HTTP.envelope("GET", replica.baseURL + path)
