@@ -243,13 +243,17 @@ struct StoreProjectorTests {
 
             let terminated = try await RawPostgres.terminateLeaders(url: url)
             try #require(terminated.contains(true), "the leader's backend was terminated: \(terminated)")
-            // Sampled through the takeover: never two leaders, and a leader again.
+            // Sampled through the takeover, and for a second after a leader is back: never two
+            // leaders (once the old one has stepped down, the lock is PostgreSQL's to give, once).
             var (sawNone, overlap) = (false, Duration.zero)
-            let deadline = ContinuousClock.now.advanced(by: .seconds(6))
+            var ledAgainSince: ContinuousClock.Instant?
+            let deadline = ContinuousClock.now.advanced(by: .seconds(10))
             while ContinuousClock.now < deadline {
                 let count = leaders()
                 if count == 0 { sawNone = true }
                 if count > 1 { overlap += .milliseconds(20) }
+                if sawNone, count == 1, ledAgainSince == nil { ledAgainSince = .now }
+                if let since = ledAgainSince, ContinuousClock.now - since > .seconds(1) { break }
                 try await Task.sleep(for: .milliseconds(20))
             }
             #expect(overlap == .zero, "two projectors led at once for about \(overlap)")
