@@ -35,14 +35,14 @@ import TokenLedger
         let fixture = try LedgerFixture(platforms: ["wechat": platform], freshness: Self.freshness)
         let scheduler = fixture.scheduler(policy: Self.policy)
         let apps = try ["wxs1", "wxs2", "wxs3"].map { try StreamID(project: "p", platform: "wechat", appid: $0) }
-        for app in apps { _ = try await fixture.ledger.token(for: app, secret: "S", context: CallContext()) }
+        for app in apps { _ = try await fixture.ledger.reader.token(for: app, secret: "S", context: CallContext()) }
         var seen: [StreamID: Set<String>] = [:]
         // 45 s in steps of 200 ms, a tick a second, every app read at every step.
         for step in 1...225 {
             fixture.clock.advance(by: 0.2)
             if step % 5 == 0 { await scheduler.tick() }
             for app in apps {
-                let served = try await fixture.ledger.token(for: app, secret: nil, context: CallContext())
+                let served = try await fixture.ledger.reader.token(for: app, secret: nil, context: CallContext())
                 #expect(!served.stale)
                 #expect(fixture.clock.now < served.expiresAt.addingTimeInterval(-10), "never served past expires_at - early_seconds")
                 seen[app, default: []].insert(served.token)
@@ -65,7 +65,7 @@ import TokenLedger
             try LedgerFixture(log: log, platforms: ["wechat": platform], freshness: Self.freshness, node: "r\($0)", clock: clock)
         }
         let schedulers = replicas.map { $0.scheduler(policy: Self.policy) }
-        _ = try await replicas[0].ledger.token(for: stream, secret: "S", context: CallContext())
+        _ = try await replicas[0].ledger.reader.token(for: stream, secret: "S", context: CallContext())
         try await run(15, clock: clock, schedulers, catchingUp: replicas)
         // The first replica stops: the others renew what it would have.
         try await run(30, clock: clock, Array(schedulers.dropFirst()), catchingUp: Array(replicas.dropFirst()))
@@ -73,7 +73,7 @@ import TokenLedger
         #expect(issued.count >= 4, "renewed several times in 45 s")
         #expect(platform.calls == issued.count, "one upstream call per renewal across three schedulers")
         #expect(issued.last.map { $0.metadata.node } != "r0", "the stopped replica's stream was taken over")
-        let served = try await replicas[2].ledger.token(for: stream, secret: nil, context: CallContext())
+        let served = try await replicas[2].ledger.reader.token(for: stream, secret: nil, context: CallContext())
         #expect(served.token == platform.current && !served.stale)
     }
 
@@ -81,7 +81,7 @@ import TokenLedger
         let platform = FakePlatform(expiresIn: 45)
         let fixture = try LedgerFixture(platforms: ["wechat": platform], freshness: Freshness(earlySeconds: 35, maxFraction: 0.9))
         let scheduler = fixture.scheduler(policy: Self.policy)
-        let token = try await fixture.ledger.token(for: stream, secret: "S", context: CallContext()).token
+        let token = try await fixture.ledger.reader.token(for: stream, secret: "S", context: CallContext()).token
         platform.setFailure(PlatformError(.busy, platformCode: "-1"))
         try await run(29, clock: fixture.clock, [scheduler])
         let failures = try await events(fixture, of: stream, .refreshFailed).map(\.recordedAt.timeIntervalSince1970)
@@ -89,7 +89,7 @@ import TokenLedger
         let gaps = zip(failures.dropFirst(), failures).map { $0 - $1 }
         #expect(gaps.count >= 2 && gaps[1] > gaps[0], "the back-off grows: \(gaps)")
         #expect(platform.calls == 1 + failures.count, "no call beyond those recorded")
-        let answer = try await fixture.ledger.token(for: stream, secret: nil, context: CallContext())
+        let answer = try await fixture.ledger.reader.token(for: stream, secret: nil, context: CallContext())
         #expect(answer.token == token, "the still-valid token is served")
         #expect(answer.stale)
     }
@@ -98,7 +98,7 @@ import TokenLedger
         let platform = FakePlatform(secret: "old", expiresIn: 20)
         let fixture = try LedgerFixture(platforms: ["wechat": platform], freshness: Self.freshness)
         let scheduler = fixture.scheduler(policy: Self.policy)
-        _ = try await fixture.ledger.token(for: stream, secret: "old", context: CallContext())
+        _ = try await fixture.ledger.reader.token(for: stream, secret: "old", context: CallContext())
         platform.setSecret("new")  // rotated on the platform's side
         try await run(14, clock: fixture.clock, [scheduler])
         #expect(platform.calls == 2, "one rejected scheduled call, then nothing")
@@ -106,7 +106,7 @@ import TokenLedger
         try await run(30, clock: fixture.clock, [scheduler])
         #expect(platform.calls == 2, "parked, however long")
         // The new secret resumes it.
-        let renewed = try await fixture.ledger.token(for: stream, secret: "new", context: CallContext())
+        let renewed = try await fixture.ledger.reader.token(for: stream, secret: "new", context: CallContext())
         #expect(!renewed.stale)
         try await run(14, clock: fixture.clock, [scheduler])
         #expect(scheduler.parkedStreams.isEmpty)
@@ -122,7 +122,7 @@ import TokenLedger
         let platform = FakePlatform(expiresIn: 20)
         let fixture = try LedgerFixture(platforms: ["wechat": platform], freshness: Self.freshness, clock: TestClock(start: start))
         let scheduler = fixture.scheduler(policy: Self.policy)
-        _ = try await fixture.ledger.token(for: stream, secret: "S", context: CallContext())
+        _ = try await fixture.ledger.reader.token(for: stream, secret: "S", context: CallContext())
         platform.setFailure(PlatformError(.quotaExhausted, platformCode: "45009"))
         try await run(16, clock: fixture.clock, [scheduler])
         #expect(platform.calls == 2, "one scheduled call met the quota, then none")
@@ -140,7 +140,7 @@ import TokenLedger
         let platform = FakePlatform(expiresIn: 20)
         let fixture = try LedgerFixture(platforms: ["wechat": platform], freshness: Self.freshness)
         let scheduler = fixture.scheduler(policy: Self.policy)
-        _ = try await fixture.ledger.token(for: stream, secret: "S", context: CallContext())
+        _ = try await fixture.ledger.reader.token(for: stream, secret: "S", context: CallContext())
         let issued = try await events(fixture, of: stream, .tokenIssued).count
         try await run(7, clock: fixture.clock, [scheduler])
         #expect(platform.calls == 1, "not due before lead and jitter")
@@ -154,7 +154,7 @@ import TokenLedger
         let log = FaultyLog(InMemoryEventLog())
         let fixture = try LedgerFixture(log: log, platforms: ["wechat": platform], freshness: Self.freshness)
         let scheduler = fixture.scheduler(policy: Self.policy)
-        _ = try await fixture.ledger.token(for: stream, secret: "S", context: CallContext())
+        _ = try await fixture.ledger.reader.token(for: stream, secret: "S", context: CallContext())
         await scheduler.tick()
         log.isDown = true
         try await run(9, clock: fixture.clock, [scheduler])
