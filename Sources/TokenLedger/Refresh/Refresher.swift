@@ -48,6 +48,12 @@ public final class Refresher: Sendable {
     /// The platforms this refresher calls.
     public var platformNames: [String] { platforms.keys.sorted() }
 
+    /// How long before expiry the platform of `stream` allows a renewal (nil: any time), for
+    /// the scheduler's plan.
+    public func renewalWindow(of stream: StreamID, options: [String: String]) -> Double? {
+        platforms[stream.platform]?.renewalWindow(options: options)
+    }
+
     /// Renews `stream` ahead of time (the scheduler): a no-op if its token stays fresh until `freshUntil`.
     public func scheduledRefresh(_ stream: StreamID, freshUntil: Date) async throws -> ServedToken {
         try await ensureFresh(stream, demand: .freshUntil(freshUntil), reason: .scheduled, context: CallContext(actor: "scheduler"))

@@ -10,9 +10,4 @@ public protocol ScheduledRefreshing: Sendable {
     func scheduledRefresh(_ stream: StreamID, freshUntil: Date) async throws -> ServedToken
 }
 
-extension Refresher: ScheduledRefreshing {
-    /// How long before expiry the platform of `stream` allows a renewal (nil: any time).
-    public func renewalWindow(of stream: StreamID, options: [String: String]) -> Double? {
-        platforms[stream.platform]?.renewalWindow(options: options)
-    }
-}
+extension Refresher: ScheduledRefreshing {}
