@@ -6,6 +6,7 @@ public import TokenLedger
 public final class FakePlatform: Platform {
     private struct State {
         var calls = 0
+        var callsByApp: [String: Int] = [:]
         var secret: String
         var expiresIn: Int
         var failure: PlatformError?
@@ -25,11 +26,17 @@ public final class FakePlatform: Platform {
     /// Calls received, whatever their outcome.
     public var calls: Int { state.withLock { $0.calls } }
 
+    /// Calls received for `appid`, whatever their outcome.
+    public func calls(appid: String) -> Int { state.withLock { $0.callsByApp[appid, default: 0] } }
+
     /// The last token issued: the one the platform honours.
     public var current: String? { state.withLock { $0.current } }
 
     /// Accepts `secret` from now on (and refuses every other).
     public func setSecret(_ secret: String) { state.withLock { $0.secret = secret } }
+
+    /// Issues tokens living `seconds` from now on.
+    public func setExpiresIn(_ seconds: Int) { state.withLock { $0.expiresIn = seconds } }
 
     /// Fails every call with `failure` (nil: answers again).
     public func setFailure(_ failure: PlatformError?) { state.withLock { $0.failure = failure } }
@@ -37,9 +44,11 @@ public final class FakePlatform: Platform {
     /// Runs `hook` inside the next calls, after the token is issued and before it is answered.
     public func setDuringCall(_ hook: (@Sendable () async -> Void)?) { state.withLock { $0.duringCall = hook } }
 
+    /// Issues the next numbered token, or fails as told.
     public func fetchToken(_ request: TokenRequest) async throws -> IssuedToken {
         let outcome = state.withLock { state -> Result<(IssuedToken, (@Sendable () async -> Void)?), PlatformError> in
             state.calls += 1
+            state.callsByApp[request.appid, default: 0] += 1
             if let failure = state.failure { return .failure(failure) }
             guard request.secret == state.secret else { return .failure(PlatformError(.credentialsRejected, platformCode: "40001")) }
             let token = "\(prefix)\(state.calls)"
@@ -54,5 +63,6 @@ public final class FakePlatform: Platform {
         }
     }
 
+    /// Every call yields a new token.
     public func renewalWindow(options: [String: String]) -> Double? { nil }
 }

@@ -13,21 +13,22 @@ public struct LedgerFixture: Sendable {
     public let ledger: Ledger
     /// The log under it.
     public let log: any EventLog
-    /// The clock every freshness decision reads.
+    /// The clock every freshness decision reads (and the default log records events at).
     public let clock: TestClock
     /// The sealer the ledger uses (a test writing events behind the ledger's back needs it).
     public let sealer: Sealer
 
-    /// Builds a ledger over `log` (a fresh in-memory one by default).
+    /// Builds a ledger over `log` (by default a fresh in-memory one that records at `clock`'s time).
     public init(
-        log: any EventLog = InMemoryEventLog(),
+        log: (any EventLog)? = nil,
         platforms: [String: any Platform],
         freshness: Freshness = Freshness(),
         node: String = "test",
-        sealer: Sealer? = nil
+        sealer: Sealer? = nil,
+        clock: TestClock = TestClock()
     ) throws {
         let sealer = try sealer ?? Sealer(current: "k1", keys: ["k1": String(repeating: "A", count: 43) + "="])
-        let clock = TestClock()
+        let log = log ?? InMemoryEventLog(now: { clock.now })
         let logger = Logger(label: "ledger-test")
         let projector = Projector(log: log, model: MemoryReadModel(sealer: sealer), logger: logger)
         self.ledger = Ledger(
@@ -38,11 +39,19 @@ public struct LedgerFixture: Sendable {
         self.clock = clock
         self.sealer = sealer
     }
+
+    /// A scheduler over this ledger, on its clock; tests drive it with `tick()`.
+    public func scheduler(policy: RefreshPlan.Policy, concurrency: Int = 4) -> RefreshScheduler {
+        RefreshScheduler(
+            ledger: ledger, options: RefreshScheduler.Options(interval: .seconds(1), policy: policy, concurrency: concurrency),
+            logger: Logger(label: "scheduler-test")
+        )
+    }
 }
 
-/// A wall clock that starts at the real time and moves only when told.
+/// A wall clock that starts at a given time and moves only when told.
 public final class TestClock: Sendable {
-    private let date = Mutex(Date())
+    private let date: Mutex<Date>
 
     /// Now, as far as the ledger is concerned.
     public var now: Date { date.withLock { $0 } }
@@ -52,6 +61,8 @@ public final class TestClock: Sendable {
         date.withLock { $0 = $0.addingTimeInterval(seconds) }
     }
 
-    /// Starts at the current time.
-    public init() {}
+    /// Starts at `start` (the current time by default).
+    public init(start: Date = Date()) {
+        date = Mutex(start)
+    }
 }

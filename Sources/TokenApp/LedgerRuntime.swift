@@ -133,9 +133,9 @@ public struct LedgerRuntime: Sendable {
                 jitter: refresh.jitterSeconds,
                 maxBackoff: refresh.maxBackoffSeconds
             )
-            let refresher = Refresher(
+            let refresher = RefreshScheduler(
                 ledger: ledger,
-                options: Refresher.Options(interval: .milliseconds(Int(refresh.intervalSeconds * 1000)), policy: policy, concurrency: refresh.concurrency),
+                options: RefreshScheduler.Options(interval: .milliseconds(Int(refresh.intervalSeconds * 1000)), policy: policy, concurrency: refresh.concurrency),
                 logger: logger
             )
             workers.append(RunService { try await refresher.run() })

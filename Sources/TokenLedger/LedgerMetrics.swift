@@ -6,8 +6,9 @@ import Foundation
 import Metrics
 import Synchronization
 
-/// The ledger's metrics (swift-metrics; the server exports them for Prometheus). Created once,
-/// after the metrics system is bootstrapped, so that the hot path only increments.
+/// The ledger's metrics (swift-metrics; the server exports them for Prometheus), created by the
+/// `Ledger` and handed to its parts and the scheduler. Created once, after the metrics system is
+/// bootstrapped, so that the hot path only increments.
 public struct LedgerMetrics: Sendable {
     /// Reads answered from the memory read model.
     let memoryHits = Counter(label: "tokenledger_reads_total", dimensions: [("tier", "memory")])
@@ -15,12 +16,6 @@ public struct LedgerMetrics: Sendable {
     let refreshedReads = Counter(label: "tokenledger_reads_total", dimensions: [("tier", "refresh")])
     /// Readers served a still-valid token past its freshness margin because the platform failed.
     let staleReads = Counter(label: "tokenledger_reads_total", dimensions: [("tier", "stale")])
-    /// The memory model's checkpoint (last position applied).
-    let checkpoint = Gauge(label: "tokenledger_projection_checkpoint", dimensions: [("readmodel", "memory")])
-    /// When the memory model last caught up (seconds since 1970): a frozen projector shows here.
-    let heartbeat = Gauge(label: "tokenledger_projection_heartbeat_seconds", dimensions: [("readmodel", "memory")])
-    /// Events applied by the last catch-up (how far behind the model was).
-    let caughtUpEvents = Recorder(label: "tokenledger_projection_catchup_events", dimensions: [("readmodel", "memory")])
     /// Time spent waiting for a stream's refresh lock.
     let lockWait = Timer(label: "tokenledger_refresh_lock_wait_seconds")
     /// Streams whose scheduled refreshes are parked (credentials rejected).
@@ -43,13 +38,6 @@ public struct LedgerMetrics: Sendable {
 
     /// A still-valid token served past its freshness margin.
     public func staleRead() { staleReads.increment() }
-
-    /// A catch-up of the memory model finished.
-    public func caughtUp(checkpoint position: Int64, applied: Int) {
-        checkpoint.record(position)
-        heartbeat.record(Date().timeIntervalSince1970)
-        caughtUpEvents.record(applied)
-    }
 
     /// Time waited for a refresh lock.
     public func lockWaited(seconds: Double) { lockWait.recordSeconds(seconds) }
@@ -74,6 +62,26 @@ public struct LedgerMetrics: Sendable {
     /// A token recorded, by reason.
     public func refreshed(reason: RefreshReason) {
         Counter(label: "tokenledger_refreshes_total", dimensions: [("reason", reason.rawValue)]).increment()
+    }
+}
+
+/// The metrics of the memory model's projection (the `Projector`'s own).
+public struct MemoryProjectionMetrics: Sendable {
+    /// The memory model's checkpoint (last position applied).
+    let checkpoint = Gauge(label: "tokenledger_projection_checkpoint", dimensions: [("readmodel", "memory")])
+    /// When the memory model last caught up (seconds since 1970): a frozen projector shows here.
+    let heartbeat = Gauge(label: "tokenledger_projection_heartbeat_seconds", dimensions: [("readmodel", "memory")])
+    /// Events applied by the last catch-up (how far behind the model was).
+    let caughtUpEvents = Recorder(label: "tokenledger_projection_catchup_events", dimensions: [("readmodel", "memory")])
+
+    /// Creates the metrics with the bootstrapped factory.
+    public init() {}
+
+    /// A catch-up of the memory model finished.
+    public func caughtUp(checkpoint position: Int64, applied: Int) {
+        checkpoint.record(position)
+        heartbeat.record(Date().timeIntervalSince1970)
+        caughtUpEvents.record(applied)
     }
 }
 

@@ -62,7 +62,7 @@ struct SchedulerBench: AsyncParsableCommand {
 
             let platforms = PlatformRegistry.make(baseURLs: ["wechat": simulator.baseURL], httpClient: .shared, timeout: .seconds(10))
             let ledger = Ledger(log: log, projector: projector, platforms: platforms, sealer: sealer, options: .init(node: "bench"), logger: logger, now: now)
-            let refresher = Refresher(
+            let refresher = RefreshScheduler(
                 ledger: ledger,
                 options: .init(interval: .seconds(60), policy: .init(lead: 120, jitter: 10), concurrency: concurrency),
                 logger: logger

@@ -1,18 +1,18 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+public import FoundationEssentials
 #else
-import Foundation
+public import Foundation
 #endif
 import HeapModule
 public import Logging
 import Synchronization
 
-/// Renews every stream before it stops being fresh, through the ledger's single flight (reason
-/// `scheduled`), so a reader and the scheduler never both call a platform.
+/// Renews every stream before it stops being fresh, through the `Refresher`'s single flight
+/// (reason `scheduled`), so a reader and the scheduler never both call a platform.
 ///
 /// Streams wait in a heap by due date; a tick looks only at the streams that changed since the
 /// last tick and at those now due, so its cost grows with what is due, not with what is managed.
-public final class Refresher: Sendable {
+public final class RefreshScheduler: Sendable {
     /// Tunables (`refresh.*`).
     public struct Options: Sendable {
         /// `refresh.interval_seconds`: time between ticks.
@@ -45,16 +45,53 @@ public final class Refresher: Sendable {
         var parked: Set<StreamID> = []
     }
 
-    private let ledger: Ledger
+    private let changes: any ChangedStreams
+    private let refresher: any ScheduledRefreshing
+    private let renewalWindow: @Sendable (StreamID, [String: String]) -> Double?
+    private let freshness: Freshness
+    private let metrics: LedgerMetrics
     private let options: Options
     private let logger: Logger
+    private let now: @Sendable () -> Date
     private let queue = Mutex(Queue())
 
-    /// Creates a refresher over a ledger.
-    public init(ledger: Ledger, options: Options, logger: Logger) {
-        self.ledger = ledger
+    /// Creates a scheduler that plans the streams `changes` reports, with the renewal window a
+    /// platform allows (`renewalWindow(stream, options)`, nil: any time) and the freshness
+    /// policy, renews them through `refresher`, and reads the time from `now`.
+    public init(
+        changes: any ChangedStreams,
+        refresher: any ScheduledRefreshing,
+        renewalWindow: @escaping @Sendable (StreamID, [String: String]) -> Double?,
+        freshness: Freshness,
+        metrics: LedgerMetrics,
+        options: Options,
+        logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.changes = changes
+        self.refresher = refresher
+        self.renewalWindow = renewalWindow
+        self.freshness = freshness
+        self.metrics = metrics
         self.options = options
         self.logger = logger
+        self.now = now
+    }
+
+    /// Creates a scheduler over the parts of `ledger`: its memory model, its refresher and
+    /// platforms, its freshness policy, metrics and clock.
+    public convenience init(ledger: Ledger, options: Options, logger: Logger) {
+        let refresher = ledger.refresher
+        self.init(
+            changes: ledger.projector.model,
+            refresher: refresher,
+            renewalWindow: { stream, platformOptions in refresher.renewalWindow(of: stream, options: platformOptions) },
+            freshness: ledger.options.freshness,
+            metrics: ledger.metrics,
+            options: options,
+            logger: logger,
+            now: refresher.now
+        )
     }
 
     /// Streams parked because their credentials were rejected (metrics, tests).
@@ -71,7 +108,7 @@ public final class Refresher: Sendable {
     /// Plans the changed streams and refreshes those due; returns how many were attempted.
     @discardableResult
     public func tick() async -> Int {
-        let now = ledger.now()
+        let now = self.now()
         let due = plan(now: now)
         guard !due.isEmpty else { return 0 }
         let byPlatform = Dictionary(grouping: due, by: \.stream.platform)
@@ -84,11 +121,11 @@ public final class Refresher: Sendable {
     }
 
     func plan(now: Date) -> [Entry] {
-        let changed = ledger.projector.model.drainChanged()
+        let changed = changes.drainChanged()
         return queue.withLock { queue in
             for (stream, state) in changed {
-                let window = ledger.platforms[stream.platform]?.renewalWindow(options: state.options)
-                switch RefreshPlan.decide(state, stream: stream, freshness: ledger.options.freshness, policy: options.policy, renewalWindow: window) {
+                let window = renewalWindow(stream, state.options)
+                switch RefreshPlan.decide(state, stream: stream, freshness: freshness, policy: options.policy, renewalWindow: window) {
                 case .due(let date):
                     queue.planned[stream] = state.position
                     queue.parked.remove(stream)
@@ -103,7 +140,7 @@ public final class Refresher: Sendable {
                     }
                 }
             }
-            ledger.metrics.parked(queue.parked.count)
+            metrics.parked(queue.parked.count)
             var due: [Entry] = []
             while let top = queue.heap.min, top.due <= now {
                 let entry = queue.heap.removeMin()
@@ -131,9 +168,9 @@ public final class Refresher: Sendable {
     private func refresh(_ entry: Entry, now: Date) async {
         // The plan may have come due up to `jitter` early: ask for a token fresh past all of it.
         let horizon = now.addingTimeInterval(options.policy.lead + options.policy.jitter)
-        ledger.metrics.scheduledAttempt()
+        metrics.scheduledAttempt()
         do {
-            let served = try await ledger.scheduledRefresh(entry.stream, freshUntil: horizon)
+            let served = try await refresher.scheduledRefresh(entry.stream, freshUntil: horizon)
             if served.position <= entry.stamp {
                 // Nothing new was recorded (the platform handed back the same token, or it is
                 // still fresh enough): look again later rather than at every tick.

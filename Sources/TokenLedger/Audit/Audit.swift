@@ -1,27 +1,17 @@
-/// Which events an audit query wants; `nil` fields match everything.
-public struct EventFilter: Sendable, Equatable {
-    /// Only this project.
-    public var project: String?
-    /// Only this platform.
-    public var platform: String?
-    /// Only this event type.
-    public var type: EventType?
+/// Answers audits from the log itself: the history of one stream and the global feed of events.
+public struct Audit: Sendable {
+    let log: any EventLog
 
-    /// Creates a filter.
-    public init(project: String? = nil, platform: String? = nil, type: EventType? = nil) {
-        self.project = project
-        self.platform = platform
-        self.type = type
+    /// Creates the audit part over `log`.
+    public init(log: any EventLog) {
+        self.log = log
     }
 
-    /// Whether `event` passes.
-    public func matches(_ event: RecordedEvent) -> Bool {
-        (project == nil || event.stream.project == project) && (platform == nil || event.stream.platform == platform)
-            && (type == nil || event.type == type)
+    /// The events of one stream after `afterVersion`, at most `limit`.
+    public func history(of stream: StreamID, afterVersion: Int64, limit: Int) async throws -> [RecordedEvent] {
+        try await log.read(stream: stream, afterVersion: afterVersion, limit: limit)
     }
-}
 
-extension Ledger {
     /// The global feed after `position`, filtered: up to `limit` events, scanning at most
     /// `scanLimit` so that a rare filter cannot make one call read the whole log. `next` is the
     /// position to pass as `after` for the following page.

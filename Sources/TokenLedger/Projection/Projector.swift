@@ -12,8 +12,8 @@ public final class Projector: Sendable {
     private let pollInterval: Duration
     private let logger: Logger
     private let caughtUpOnce = Atomic<Bool>(false)
-    /// The metrics of the model and of the ledger over it.
-    public let metrics = LedgerMetrics()
+    /// The metrics of the memory model's projection.
+    public let metrics = MemoryProjectionMetrics()
     /// Signalled whenever a catch-up applied events: the store projectors follow it.
     public let advanced = WakeSignal()
 

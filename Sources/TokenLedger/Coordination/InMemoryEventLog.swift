@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+public import FoundationEssentials
 #else
-import Foundation
+public import Foundation
 #endif
 import Synchronization
 
@@ -16,9 +16,13 @@ public final class InMemoryEventLog: EventLog {
     private let contents = Mutex(Contents())
     private let refreshLocks = StreamLocks()
     private let wakeUps = WakeUps()
+    private let now: @Sendable () -> Date
 
-    /// An empty log.
-    public init() {}
+    /// An empty log that records events at the time `now` gives (a test's clock, so that what is
+    /// planned from recording times follows it).
+    public init(now: @escaping @Sendable () -> Date = { Date() }) {
+        self.now = now
+    }
 
     public func append(_ events: [NewEvent], to stream: StreamID, expectedVersion: Int64) async throws -> [RecordedEvent] {
         let recorded = try contents.withLock { contents throws(LedgerError) -> [RecordedEvent] in
@@ -32,7 +36,7 @@ public final class InMemoryEventLog: EventLog {
                 let version = expectedVersion + Int64(offset) + 1
                 let entry = RecordedEvent(
                     position: position, stream: stream, version: version, type: event.type,
-                    data: event.data, metadata: event.metadata, recordedAt: Date()
+                    data: event.data, metadata: event.metadata, recordedAt: now()
                 )
                 contents.events.append(entry)
                 recorded.append(entry)

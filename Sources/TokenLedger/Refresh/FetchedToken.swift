@@ -26,19 +26,19 @@ struct FetchedToken: Sendable {
     /// The request that caused it.
     let requestID: String?
 
-    init(_ issued: IssuedToken, elapsed: Duration, reason: RefreshReason, stream: StreamID, state: StreamState, ledger: Ledger, context: CallContext,
+    init(_ issued: IssuedToken, elapsed: Duration, reason: RefreshReason, stream: StreamID, state: StreamState, refresher: Refresher, context: CallContext,
         preceding: [NewEvent] = []
     ) throws {
-        let expiresAt = ledger.now().addingTimeInterval(Double(issued.expiresIn))
+        let expiresAt = refresher.now().addingTimeInterval(Double(issued.expiresIn))
         let payload = TokenIssued(
-            token: try ledger.sealer.seal(issued.token, for: stream, as: .token),
+            token: try refresher.sealer.seal(issued.token, for: stream, as: .token),
             expiresAt: expiresAt,
             reason: reason,
-            upstreamLatencyMs: Int(Ledger.seconds(elapsed) * 1000),
-            refreshToken: try issued.refreshToken.map { try ledger.sealer.seal($0, for: stream, as: .refreshToken) }
+            upstreamLatencyMs: Int(Refresher.seconds(elapsed) * 1000),
+            refreshToken: try issued.refreshToken.map { try refresher.sealer.seal($0, for: stream, as: .refreshToken) }
         )
         self.plain = issued.token
-        self.events = preceding + [try NewEvent(payload, metadata: ledger.metadata(context))]
+        self.events = preceding + [try NewEvent(payload, metadata: refresher.metadata(context))]
         self.expiresAt = expiresAt
         self.baseVersion = state.version
         self.baseTokenPosition = state.token?.position
