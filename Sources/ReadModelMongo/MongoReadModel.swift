@@ -80,7 +80,7 @@ public final class MongoReadModel: ReadModel {
                 do {
                     if let row = try Self.row(document) { snapshot.rows.append(row) }
                 } catch {
-                    snapshot.foreign.append(("\(document["_id"] ?? "?")", "\(error)"))
+                    snapshot.foreign.append(("\(document["_id"] ?? "?")", LedgerError.explain(error)))
                 }
             }
             return snapshot

@@ -122,7 +122,7 @@ public final class MySQLReadModel: ReadModel {
                     if let row = try Self.row(columns) { snapshot.rows.append(row) }
                 } catch {
                     let key = columns[0..<3].map { $0 ?? "NULL" }.joined(separator: "/")
-                    snapshot.foreign.append((key, "\(error)"))
+                    snapshot.foreign.append((key, LedgerError.explain(error)))
                 }
             }
             return snapshot

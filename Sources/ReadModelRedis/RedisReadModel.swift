@@ -89,7 +89,7 @@ public final class RedisReadModel: ReadModel {
                     do {
                         if let row = try Self.row(from: reply, key: key) { snapshot.rows.append(row) }
                     } catch {
-                        snapshot.foreign.append((key, "\(error)"))
+                        snapshot.foreign.append((key, LedgerError.explain(error)))
                     }
                 }
             }

@@ -14,15 +14,9 @@ public func buildApplication(
     metrics: PrometheusCollectorRegistry? = nil,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    let router = Router(context: BasicRequestContext.self)
-    if let metrics {
-        // Requests by route and status, with their latency (Hummingbird's own middleware),
-        // outside the envelope so that it sees the status each error was answered with.
-        router.add(middleware: MetricsMiddleware())
-        router.get("metrics") { _, _ in MetricsExport.response(metrics) }
-    }
-    router.add(middleware: EnvelopeErrorMiddleware())
-    TokenRoutes(ledger: runtime.ledger, platforms: runtime.platforms, sealer: runtime.sealer, access: access).register(on: router)
+    let controller = TokenController(ledger: runtime.ledger, platforms: runtime.platforms, sealer: runtime.sealer, access: access)
+    let export: (@Sendable () -> Response)? = metrics.map { registry in { @Sendable in MetricsExport.response(registry) } }
+    let router = buildRouter(controller, metrics: export)
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "tokenledger"),

@@ -65,7 +65,7 @@ public struct LedgerRuntime: Sendable {
                 } catch let failure as SchemaFailure {
                     throw ConfigurationFailure(message: "the PostgreSQL log at \(StoreURL.redacted(url)) is not ready: \(failure)")
                 } catch {
-                    throw ConfigurationFailure(message: "cannot reach PostgreSQL at \(StoreURL.redacted(url)): \(error)")
+                    throw ConfigurationFailure(message: "cannot reach PostgreSQL at \(StoreURL.redacted(url)): \(LedgerError.explain(error))")
                 }
             }
             log = postgres
@@ -217,7 +217,7 @@ enum ReadModels {
         do {
             try await model.prepare()
         } catch {
-            throw ConfigurationFailure(message: "the \(model.name) read model at \(StoreURL.redacted(url)) cannot be used: \(error)")
+            throw ConfigurationFailure(message: "the \(model.name) read model at \(StoreURL.redacted(url)) cannot be used: \(LedgerError.explain(error))")
         }
     }
 }

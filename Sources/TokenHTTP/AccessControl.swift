@@ -1,7 +1,5 @@
 import Crypto
 import Foundation
-import Hummingbird
-import HTTPTypes
 import Metrics
 import TokenLedger
 
@@ -86,40 +84,37 @@ public struct AccessControl: Sendable {
         return (key, "\(id):\(scopes.map(\.rawValue).joined(separator: "+")):\(projectList):\(hash)")
     }
 
-    /// Checks the request's `Authorization: Bearer …` for `scope` on `project` (`nil`: every
-    /// project); returns the key id (the event's actor), or nil when access control is off.
-    func authorize(_ request: Request, _ scope: Scope, project: String?) throws -> String? {
-        try authorize(try authenticate(request), scope, project: project)
-    }
-
-    /// The key the request presents (nil when access control is off), or 401: checked before
-    /// anything of the request, its body included, is read.
-    func authenticate(_ request: Request) throws -> Key? {
+    /// The key an `Authorization` header presents (nil when access control is off), or
+    /// `unauthenticated`.
+    func authenticate(authorization header: String?) throws -> Key? {
         guard enabled else { return nil }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+        guard let header, header.hasPrefix("Bearer ") else {
             failures.increment()
-            throw AuthFailure(status: .unauthorized, code: "unauthenticated", message: "send an API key as Authorization: Bearer <key>")
+            throw LedgerError(.unauthenticated, "send an API key as Authorization: Bearer <key>")
         }
         let presented = Array(SHA256.hash(data: Data(header.dropFirst(7).utf8)))
         var found: Key?
         for key in keys where Self.constantTimeEqual(key.hash, presented) { found = key }
         guard let key = found else {
             failures.increment()
-            throw AuthFailure(status: .unauthorized, code: "unauthenticated", message: "the API key is not known")
+            throw LedgerError(.unauthenticated, "the API key is not known")
         }
         return key
     }
 
-    /// Checks an authenticated key for `scope` on `project`; returns its id (the events' actor).
+    /// Checks the caller's key for `scope` on `project` (`nil`: every project); returns its id
+    /// (the events' actor), or nil when access control is off.
     func authorize(_ key: Key?, _ scope: Scope, project: String?) throws -> String? {
-        guard enabled, let key else { return nil }
+        guard enabled else { return nil }
+        // A route outside the authenticating middleware has no caller: refused, never let through.
+        guard let key else { throw LedgerError(.unauthenticated, "send an API key as Authorization: Bearer <key>") }
         guard key.scopes.contains(scope) else {
             refusals.increment()
-            throw AuthFailure(status: .forbidden, code: "forbidden", message: "key \(key.id) may not \(scope.rawValue)")
+            throw LedgerError(.forbidden, "key \(key.id) may not \(scope.rawValue)")
         }
         if let projects = key.projects, project.map({ !projects.contains($0) }) ?? true {
             refusals.increment()
-            throw AuthFailure(status: .forbidden, code: "forbidden", message: "key \(key.id) may not use project \(project ?? "* (every project)")")
+            throw LedgerError(.forbidden, "key \(key.id) may not use project \(project ?? "* (every project)")")
         }
         return key.id
     }
@@ -151,11 +146,4 @@ public struct AccessControl: Sendable {
         }
         return bytes
     }
-}
-
-/// 401 or 403, in the envelope.
-struct AuthFailure: Error {
-    let status: HTTPResponse.Status
-    let code: String
-    let message: String
 }

@@ -8,9 +8,11 @@ enum ErrorMapping {
         case .invalidInput, .unknownPlatform: .badRequest
         case .credentialsMissing, .appRemoved, .notFound: .notFound
         case .versionConflict: .conflict
+        case .unauthenticated: .unauthorized
         case .forbidden: .forbidden
         case .upstreamRejectedCredentials, .upstreamMalformedAnswer, .upstreamRefused: .badGateway
-        case .upstreamQuotaExhausted, .upstreamRateLimited, .upstreamBusy, .upstreamUnreachable, .storeUnavailable, .lockLost: .serviceUnavailable
+        case .upstreamQuotaExhausted, .upstreamRateLimited, .upstreamBusy, .upstreamUnreachable, .storeUnavailable, .lockLost, .notReady:
+            .serviceUnavailable
         default: .internalServerError
         }
     }
@@ -19,8 +21,6 @@ enum ErrorMapping {
         switch error {
         case let error as LedgerError:
             return Envelope.failure(status(for: error.code), message: error.message, errorCode: error.code.description)
-        case let error as AuthFailure:
-            return Envelope.failure(error.status, message: error.message, errorCode: error.code)
         case let error as HTTPError:
             let message = error.body ?? (error.status == .notFound ? "no such route" : error.status.reasonPhrase)
             return Envelope.failure(error.status, message: message, errorCode: error.status == .notFound ? "not_found" : "http_\(error.status.code)")

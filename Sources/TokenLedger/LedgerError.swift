@@ -1,9 +1,9 @@
 /// The one error type that leaves the domain: a stable code the HTTP layer maps to a status, and
 /// a message written for the caller.
 ///
-/// Like `PSQLError`, `description` carries only the code and the message; a message never
-/// contains a secret or a whole token.
-public struct LedgerError: Error, Sendable, CustomStringConvertible, Equatable {
+/// Like `PSQLError`, `description` carries only the code; the message is in `message` and in
+/// `debugDescription`. A message never contains a secret or a whole token.
+public struct LedgerError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible, Equatable {
     /// A stable, machine-readable error code.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Sendable {
@@ -86,6 +86,16 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible, Equatable {
         self.message = message
     }
 
-    /// `code: message`.
-    public var description: String { "\(code): \(message)" }
+    /// The code's stable name only: an error interpolated into a log line or a wrapping error
+    /// carries no app id and no platform's words unless asked for (`debugDescription`).
+    public var description: String { code.description }
+
+    /// `code: message`, what an operator reads (`String(reflecting: error)`).
+    public var debugDescription: String { "\(code): \(message)" }
+
+    /// How an operator reads `error`: a `LedgerError` with its message, any other error as it
+    /// describes itself (unlike `String(reflecting:)`, which would show other errors' debug details).
+    public static func explain(_ error: any Error) -> String {
+        (error as? LedgerError)?.debugDescription ?? "\(error)"
+    }
 }

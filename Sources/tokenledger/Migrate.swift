@@ -3,6 +3,7 @@ import LedgerPostgres
 import Logging
 import TokenApp
 import TokenHTTP
+import TokenLedger
 
 /// `tokenledger migrate`: apply the PostgreSQL migrations, as the owner of `token_events` (serve
 /// applies them too when it runs as the owner; as `tokenledger_writer` it needs them applied).
@@ -24,7 +25,7 @@ struct Migrate: AsyncParsableCommand {
                 let applied = try await log.migrate()
                 print(applied.isEmpty ? "schema up to date" : "applied migrations \(applied.map(String.init).joined(separator: ", "))")
             } catch {
-                throw Runtime.fail("cannot migrate PostgreSQL: \(error)")
+                throw Runtime.fail("cannot migrate PostgreSQL: \(LedgerError.explain(error))")
             }
         }
     }

@@ -45,7 +45,7 @@ struct Replay: AsyncParsableCommand {
             throw error
         } catch {
             await runtime.shutdown()
-            throw Runtime.fail("replay of \(readmodel) failed: \(error)")
+            throw Runtime.fail("replay of \(readmodel) failed: \(LedgerError.explain(error))")
         }
         await runtime.shutdown()
     }
@@ -86,7 +86,7 @@ struct Verify: AsyncParsableCommand {
             }
         } catch {
             await runtime.shutdown()
-            throw Runtime.fail("verify failed: \(error)")
+            throw Runtime.fail("verify failed: \(LedgerError.explain(error))")
         }
         await runtime.shutdown()
         for difference in differences { print(difference) }

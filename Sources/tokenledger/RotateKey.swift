@@ -34,7 +34,7 @@ struct RotateKey: AsyncParsableCommand {
             do {
                 next = try KeyRotation.next(configuration, id: id)
             } catch {
-                throw Runtime.fail("\(error)")
+                throw Runtime.fail(LedgerError.explain(error))
             }
             print("# new secrets key \(next.id): give every replica the same three settings, restart them,")
             print("# then run: tokenledger rotate-key reseal")
@@ -61,7 +61,7 @@ struct RotateKey: AsyncParsableCommand {
                 }
             } catch {
                 await runtime.shutdown()
-                throw Runtime.fail("reseal failed: \(error)")
+                throw Runtime.fail("reseal failed: \(LedgerError.explain(error))")
             }
             await runtime.shutdown()
             print("resealed \(outcome.resealed.count) stream(s) with key \(configuration.secrets.keyID)")

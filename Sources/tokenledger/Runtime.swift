@@ -5,6 +5,7 @@ import Logging
 import ServiceLifecycle
 import TokenApp
 import TokenHTTP
+import TokenLedger
 
 /// What the subcommands share: configuration, logging, running services around a body, failing clearly.
 enum Runtime {
@@ -12,7 +13,7 @@ enum Runtime {
         do {
             return try await ConfigurationLoader.load(directory: common.configDirectory)
         } catch {
-            throw fail("bad configuration: \(error)")
+            throw fail("bad configuration: \(LedgerError.explain(error))")
         }
     }
 

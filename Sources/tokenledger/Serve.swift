@@ -23,7 +23,7 @@ struct Serve: AsyncParsableCommand {
             }
             access = try AccessControl(mode: mode, entries: configuration.authKeys)
         } catch {
-            throw Runtime.fail("bad configuration: \(error)")
+            throw Runtime.fail("bad configuration: \(LedgerError.explain(error))")
         }
         if !access.enabled, let refusal = configuration.openAccessRefusal {
             throw Runtime.fail(refusal)
@@ -35,7 +35,7 @@ struct Serve: AsyncParsableCommand {
         do {
             runtime = try await LedgerRuntime.make(configuration, logger: logger)
         } catch {
-            throw Runtime.fail("cannot start: \(error)")
+            throw Runtime.fail("cannot start: \(LedgerError.explain(error))")
         }
         let app = buildApplication(configuration: configuration, runtime: runtime, access: access, logger: logger, metrics: metrics) { port in
             let models = (["memory"] + runtime.storeProjectors.map(\.model.name)).joined(separator: "+")
@@ -46,7 +46,7 @@ struct Serve: AsyncParsableCommand {
             await runtime.shutdown()
         } catch {
             await runtime.shutdown()
-            throw Runtime.fail("stopped: \(error)")
+            throw Runtime.fail("stopped: \(LedgerError.explain(error))")
         }
     }
 }

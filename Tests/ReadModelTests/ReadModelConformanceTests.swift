@@ -69,7 +69,7 @@ struct ReadModelConformanceTests {
         await #expect {
             _ = try await model.checkpoint()
         } throws: { error in
-            (error as? LedgerError)?.code == .storeUnavailable && "\(error)".contains(name == "mongo" ? "MongoDB" : name == "mysql" ? "MySQL" : "Redis")
+            (error as? LedgerError)?.code == .storeUnavailable && String(reflecting: error).contains(name == "mongo" ? "MongoDB" : name == "mysql" ? "MySQL" : "Redis")
         }
         #expect(ContinuousClock.now - started < .seconds(10))
     }
@@ -92,7 +92,7 @@ struct RedisAuthenticationTests {
         await #expect {
             _ = try await wrong.checkpoint()
         } throws: { error in
-            (error as? LedgerError)?.code == .storeUnavailable && "\(error)".contains("WRONGPASS") && !"\(error)".contains("nope")
+            (error as? LedgerError)?.code == .storeUnavailable && String(reflecting: error).contains("WRONGPASS") && !String(reflecting: error).contains("nope")
         }
     }
 }

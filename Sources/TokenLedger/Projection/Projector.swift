@@ -70,7 +70,7 @@ public final class Projector: Sendable {
                     } catch is CancellationError {
                         return
                     } catch {
-                        logger.warning("listener lost, reconnecting", metadata: [LogKey.error: "\(error)"])
+                        logger.warning("listener lost, reconnecting", metadata: [LogKey.error: "\(LedgerError.explain(error))"])
                     }
                     try? await Task.sleep(for: .milliseconds(500))
                 }
@@ -86,7 +86,7 @@ public final class Projector: Sendable {
                     do {
                         try await self.catchUp()
                     } catch {
-                        logger.warning("catch-up failed, retrying on next wake-up", metadata: [LogKey.error: "\(error)"])
+                        logger.warning("catch-up failed, retrying on next wake-up", metadata: [LogKey.error: "\(LedgerError.explain(error))"])
                     }
                 }
             }

@@ -161,7 +161,7 @@ public final class StoreProjector: Sendable {
             } catch is CancellationError {
                 return
             } catch {
-                logger.warning("read model leadership lost", metadata: ["readmodel": "\(model.name)", LogKey.error: "\(error)"])
+                logger.warning("read model leadership lost", metadata: ["readmodel": "\(model.name)", LogKey.error: "\(LedgerError.explain(error))"])
             }
             try? await Task.sleep(for: pollInterval)
         }
@@ -183,7 +183,7 @@ public final class StoreProjector: Sendable {
                 metrics.failed(lag: max(0, head() - ((try? await model.checkpoint()) ?? 0)))
                 logger.warning(
                     "read model catch-up failed, retrying",
-                    metadata: ["readmodel": "\(model.name)", LogKey.error: "\(error)", "retry_in": "\(backoff)"]
+                    metadata: ["readmodel": "\(model.name)", LogKey.error: "\(LedgerError.explain(error))", "retry_in": "\(backoff)"]
                 )
                 try await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
