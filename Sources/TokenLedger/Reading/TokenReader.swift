@@ -155,7 +155,7 @@ public final class TokenReader: Sendable {
                 tierMetrics.hit(tier.name)
                 return ServedToken(token: token, expiresAt: expiresAt, position: row.position)
             } catch {
-                logger.debug("read model unavailable, trying the next tier", metadata: ["readmodel": "\(tier.name)", LogKey.error: "\(error)"])
+                logger.debug("read model unavailable, trying the next tier", metadata: ["readmodel": "\(tier.name)", LogKey.error: "\(LedgerError.explain(error))"])
             }
         }
         return nil

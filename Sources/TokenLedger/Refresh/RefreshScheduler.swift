@@ -179,7 +179,7 @@ public final class RefreshScheduler: Sendable {
         } catch {
             // A failure recorded in the log re-plans the stream with back-off by itself; one that
             // could not be recorded (the log is down) must not drop the stream from the schedule.
-            logger.debug("scheduled refresh failed", metadata: [LogKey.stream: "\(entry.stream)", LogKey.error: "\(error)"])
+            logger.debug("scheduled refresh failed", metadata: [LogKey.stream: "\(entry.stream)", LogKey.error: "\(LedgerError.explain(error))"])
             retry(entry, at: now.addingTimeInterval(options.policy.baseBackoff))
         }
     }

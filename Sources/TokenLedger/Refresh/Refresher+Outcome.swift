@@ -91,7 +91,7 @@ extension Refresher {
             try await appendAtHead(try NewEvent(payload, metadata: metadata(context)), to: stream, expectedVersion: state.version)
             try await projector.catchUp()
         } catch {
-            logger.error("could not record a failed refresh", metadata: [LogKey.stream: "\(stream)", LogKey.error: "\(error)"])
+            logger.error("could not record a failed refresh", metadata: [LogKey.stream: "\(stream)", LogKey.error: "\(LedgerError.explain(error))"])
         }
         if reason == .miss || reason == .expired || reason == .scheduled,
             let token = state.token, freshness.isStillValid(expiresAt: token.expiresAt, now: now())
