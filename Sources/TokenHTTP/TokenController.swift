@@ -39,7 +39,7 @@ public struct TokenController: Sendable {
         let stream = try Self.stream(context)
         let secret = request.uri.queryParameters.get("secret") ?? request.headers[.appSecret]
         let call = try await authorizeSecret(secret, of: stream, otherwise: .read, request: request, context: context)
-        return Self.tokenResponse(try await ledger.token(for: stream, secret: secret, context: call))
+        return Self.tokenResponse(try await ledger.reader.token(for: stream, secret: secret, context: call))
     }
 
     /// `PUT /token/…`: a new token, or with `nowToken` only if that one is still current.
@@ -52,7 +52,7 @@ public struct TokenController: Sendable {
         let secret = body.secret ?? query.get("secret") ?? request.headers[.appSecret]
         let nowToken = body.nowToken ?? query.get("nowToken")
         let call = try await authorizeSecret(secret, of: stream, otherwise: .refresh, request: request, context: context)
-        return Self.tokenResponse(try await ledger.refresh(stream, secret: secret, nowToken: nowToken, context: call))
+        return Self.tokenResponse(try await ledger.reader.refresh(stream, secret: secret, nowToken: nowToken, context: call))
     }
 
     /// `PUT /token/…/credentials`: sets the secret and options exactly as given (admin).
@@ -61,7 +61,7 @@ public struct TokenController: Sendable {
         let actor = try access.authorize(context.caller, .admin, project: stream.project)
         let body = try await CredentialsBody.read(from: request)
         try await platforms[stream.platform]?.checkOptions(body.options)
-        let version = try await ledger.setCredentials(
+        let version = try await ledger.credentials.set(
             stream, secret: body.secret, options: body.options, verify: body.verify, context: Self.callContext(request, actor: actor)
         )
         return try Envelope.value(["stream": stream.description, "version": String(version)])
@@ -72,7 +72,7 @@ public struct TokenController: Sendable {
         let stream = try Self.stream(context)
         _ = try access.authorize(context.caller, .admin, project: stream.project)
         let (after, limit) = try Self.page(request)
-        let events = try await ledger.history(of: stream, afterVersion: after, limit: limit)
+        let events = try await ledger.audit.history(of: stream, afterVersion: after, limit: limit)
         return try Envelope.value(events.map { AuditEntry($0, sealer: sealer) })
     }
 
@@ -89,7 +89,7 @@ public struct TokenController: Sendable {
         // Without a project filter the feed spans every project: only a key for all projects may read it.
         _ = try access.authorize(context.caller, .admin, project: filter.project)
         let (after, limit) = try Self.page(request)
-        let page = try await ledger.events(after: after, limit: limit, filter: filter)
+        let page = try await ledger.audit.events(after: after, limit: limit, filter: filter)
         return try Envelope.value(page.events.map { AuditEntry($0, sealer: sealer) }, headers: [.nextAfter: String(page.next)])
     }
 
@@ -101,7 +101,7 @@ public struct TokenController: Sendable {
     /// `GET /readyz`: the memory read model has caught up (or shared read models can answer).
     @Sendable func readyz(_ request: Request, context: TokenRequestContext) async throws -> Response {
         // With shared read models a replica serves from them while its memory catches up.
-        guard ledger.projector.isReady || ledger.hasSharedReadModels else {
+        guard ledger.projector.isReady || ledger.reader.hasSharedReadModels else {
             throw LedgerError(.notReady, "the memory read model is still catching up")
         }
         return try Envelope.value(["checkpoint": ledger.projector.model.checkpoint])
@@ -112,7 +112,7 @@ public struct TokenController: Sendable {
     private func authorizeSecret(
         _ secret: String?, of stream: StreamID, otherwise scope: AccessControl.Scope, request: Request, context: TokenRequestContext
     ) async throws -> CallContext {
-        let registers = secret.map { ledger.isRegistered(secret: $0, for: stream) } == false
+        let registers = secret.map { ledger.reader.isRegistered(secret: $0, for: stream) } == false
         let actor = try access.authorize(context.caller, registers ? .admin : scope, project: stream.project)
         if registers { try await checkRecordedOptions(of: stream) }
         var call = try Self.callContext(request, actor: actor)
