@@ -150,10 +150,8 @@ let package = Package(
                 "TokenApp",
                 "TokenHTTP",
                 "TokenLedger",
-                "LedgerPostgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -243,6 +241,20 @@ let package = Package(
                 "LedgerTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "TokenAppTests",
+            dependencies: [
+                "TokenApp",
+                "TokenHTTP",
+                "TokenLedger",
+                "LedgerTestSupport",
+                "PlatformSimulator",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
