@@ -76,4 +76,34 @@ struct ApplicationTests {
             }
         }
     }
+
+    @Test(.timeLimit(.minutes(1)))
+    func withSharedReadModelsDeclaredAppsAreRegisteredWhileServingAndServingGoesOn() async throws {
+        let redis = try #require(
+            ProcessInfo.processInfo.environment["TOKENLEDGER_TEST_REDIS_URL"],
+            "TOKENLEDGER_TEST_REDIS_URL is not set: run the tests with tools/test, which starts the servers"
+        )
+        try await PlatformSimulatorServer.withRunning { simulator in
+            simulator.state.register(appid: "wxshared", secret: "shared-secret")
+            let fixture = try AppFixture(simulator: simulator)
+            let project = "app\(UInt32.random(in: 0...UInt32.max))"
+            let configuration = try await fixture.configuration(["REDIS_URL": redis, "APPS": "\(project)/wechat/wxshared=shared-secret"])
+            let app = try await buildApplication(configuration: configuration)
+            try await app.test(.live) { client in
+                // The registration runs as a one-shot service once the server listens.
+                var status = HTTPResponse.Status.notFound
+                for _ in 0..<100 where status != .ok {
+                    status = try await client.execute(uri: "/token/\(project)/wechat/wxshared", method: .get).status
+                    if status != .ok { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                #expect(status == .ok)
+                // Its return stopped nothing: the replica still serves, from the same token.
+                try await Task.sleep(for: .milliseconds(300))
+                let again = try await client.execute(uri: "/token/\(project)/wechat/wxshared", method: .get)
+                #expect(again.status == .ok)
+                #expect(String(buffer: again.body).contains(try #require(simulator.state.current(appid: "wxshared"))))
+                #expect(simulator.state.calls(appid: "wxshared") == 1)
+            }
+        }
+    }
 }
