@@ -1,15 +1,11 @@
-import AsyncHTTPClient
 import Foundation
-import LedgerPostgres
-import LedgerSQLite
 public import Logging
 import Platforms
-import ReadModelSupport
 import ServiceLifecycle
 public import TokenLedger
 
 /// The ledger wired to its stores and platforms, with the services that own every resource:
-/// nothing here is opened or closed outside the service group that runs `services`.
+/// nothing here is closed outside the service group of `serviceGroup()` or `withConnections`.
 public struct LedgerRuntime: Sendable {
     /// The ledger.
     public let ledger: Ledger
