@@ -27,10 +27,14 @@ public struct LedgerRuntime: Sendable {
     let apps: [ServerConfiguration.DeclaredApp]
     let logger: Logger
 
-    /// Opens the configured log (a SQLite file is opened here, and closed by its service), and
-    /// builds the ledger over it. Connections to servers are made once the services run.
+    /// Opens the configured log (a SQLite file is opened here, and closed by its service: run
+    /// `serviceGroup()` or `withConnections` once made), and builds the ledger over it.
+    /// Connections to servers are made once the services run.
     public static func make(_ configuration: ServerConfiguration, logger: Logger) async throws -> LedgerRuntime {
         let sealer = try SealerLoader.load(configuration.secrets, environment: configuration.environment, logger: logger)
+        let node = configuration.nodeName ?? "\(ProcessInfo.processInfo.hostName):\(configuration.http.port)"
+        let stores = try OpenedReadModel.open(configuration.readModels, node: node)
+        // Last of what may throw: a SQLite file must be closed by its service once opened.
         let log = try await OpenedLog.open(configuration.eventLog, logger: logger)
         let model = MemoryReadModel(sealer: sealer)
         let projector = Projector(log: log.log, model: model, pollInterval: configuration.eventLog.pollInterval, logger: logger)
@@ -40,8 +44,6 @@ public struct LedgerRuntime: Sendable {
             httpClient: PlatformRegistry.httpClient,
             timeout: configuration.platforms.timeout
         )
-        let node = configuration.nodeName ?? "\(ProcessInfo.processInfo.hostName):\(configuration.http.port)"
-        let stores = try OpenedReadModel.open(configuration.readModels, node: node)
         let ledger = Ledger(
             log: log.log,
             projector: projector,

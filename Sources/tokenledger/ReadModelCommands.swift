@@ -22,14 +22,14 @@ struct Replay: AsyncParsableCommand {
     func run() async throws {
         let configuration = try await Runtime.configuration(common)
         let runtime = try await Runtime.quiet(configuration)
-        guard let projector = runtime.storeProjectors.first(where: { $0.model.name == readmodel }) else {
-            throw Runtime.fail(
-                "no read model '\(readmodel)' is configured; configured: \(runtime.storeProjectors.map(\.model.name).joined(separator: ", ").nonEmpty ?? "none")"
-            )
-        }
         let from = self.from
         do {
             try await runtime.withConnections {
+                guard let projector = runtime.storeProjectors.first(where: { $0.model.name == readmodel }) else {
+                    throw Runtime.fail(
+                        "no read model '\(readmodel)' is configured; configured: \(runtime.storeProjectors.map(\.model.name).joined(separator: ", ").nonEmpty ?? "none")"
+                    )
+                }
                 try await runtime.prepareStores()
                 let started = ContinuousClock.now
                 let checkpoint = try await projector.replay(from: from)
@@ -58,13 +58,13 @@ struct Verify: AsyncParsableCommand {
         let configuration = try await Runtime.configuration(common)
         let runtime = try await Runtime.quiet(configuration)
         let chosen = runtime.storeProjectors.filter { readmodel == nil || $0.model.name == readmodel }
-        if chosen.isEmpty {
-            throw Runtime.fail(readmodel.map { "no read model '\($0)' is configured" } ?? "no shared read model is configured (redis.url, mysql.url, mongo.url)")
-        }
         let wait = Duration.milliseconds(Int(self.wait * 1000))
         let differences: [ReadModelDifference]
         do {
             differences = try await runtime.withConnections {
+                if chosen.isEmpty {
+                    throw Runtime.fail(readmodel.map { "no read model '\($0)' is configured" } ?? "no shared read model is configured (redis.url, mysql.url, mongo.url)")
+                }
                 try await runtime.prepareStores()
                 var found: [ReadModelDifference] = []
                 for projector in chosen {
@@ -74,6 +74,8 @@ struct Verify: AsyncParsableCommand {
                 }
                 return found
             }
+        } catch let error as ExitCode {
+            throw error
         } catch {
             throw Runtime.fail("verify failed: \(error)")
         }
