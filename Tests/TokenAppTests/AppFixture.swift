@@ -1,4 +1,5 @@
 import Foundation
+import LedgerTestSupport
 import PlatformSimulator
 import TokenApp
 
@@ -27,10 +28,8 @@ struct AppFixture {
     /// Loads `config/` as `tokenledger` does, with `environment` as the process environment.
     static func load(_ environment: [String: String]) async throws -> ServerConfiguration {
         try await ConfigurationLoader.load(
-            directory: repositoryRoot + "/config",
+            directory: TestEnvironment.repositoryRoot + "/config",
             environment: ["TOKENLEDGER_ENV": "test"].merging(environment) { $1 }
         )
     }
-
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import LedgerTestSupport
 import PlatformSimulator
 import TokenApp
 import TokenHTTP
@@ -11,7 +12,7 @@ import Testing
 struct ApplicationTests {
     @Test(.timeLimit(.minutes(1)))
     func declaredAppsAreRegisteredBeforeTheServerStarts() async throws {
-        try await PlatformSimulatorServer.withRunning { simulator in
+        try await withSimulator { simulator in
             simulator.state.register(appid: "wxdeclared", secret: "declared-secret")
             let fixture = try AppFixture(simulator: simulator)
             let configuration = try await fixture.configuration(["APPS": "demo/wechat/wxdeclared=declared-secret"])
@@ -30,7 +31,7 @@ struct ApplicationTests {
 
     @Test(.timeLimit(.minutes(1)))
     func aRestartServesTheRecordedTokenWithoutAskingThePlatform() async throws {
-        try await PlatformSimulatorServer.withRunning { simulator in
+        try await withSimulator { simulator in
             simulator.state.register(appid: "wxrestart", secret: "restart-secret")
             let fixture = try AppFixture(simulator: simulator)
             let configuration = try await fixture.configuration()
@@ -54,7 +55,7 @@ struct ApplicationTests {
 
     @Test(.timeLimit(.minutes(1)))
     func keysModeAsksForAKeyAndNoneModeDoesNot() async throws {
-        try await PlatformSimulatorServer.withRunning { simulator in
+        try await withSimulator { simulator in
             simulator.state.register(appid: "wxauth", secret: "auth-secret")
             let fixture = try AppFixture(simulator: simulator)
             let (key, entry) = AccessControl.newKey(id: "registrar", scopes: [.read, .admin], projects: ["demo"])
@@ -79,24 +80,19 @@ struct ApplicationTests {
 
     @Test(.timeLimit(.minutes(1)))
     func withSharedReadModelsDeclaredAppsAreRegisteredWhileServingAndServingGoesOn() async throws {
-        let redis = try #require(
-            ProcessInfo.processInfo.environment["TOKENLEDGER_TEST_REDIS_URL"],
-            "TOKENLEDGER_TEST_REDIS_URL is not set: run the tests with tools/test, which starts the servers"
-        )
-        try await PlatformSimulatorServer.withRunning { simulator in
+        let redis = try TestEnvironment.required("TOKENLEDGER_TEST_REDIS_URL")
+        try await withSimulator { simulator in
             simulator.state.register(appid: "wxshared", secret: "shared-secret")
             let fixture = try AppFixture(simulator: simulator)
-            let project = "app\(UInt32.random(in: 0...UInt32.max))"
+            let project = uniqueProject("app")
             let configuration = try await fixture.configuration(["REDIS_URL": redis, "APPS": "\(project)/wechat/wxshared=shared-secret"])
             let app = try await buildApplication(configuration: configuration)
             try await app.test(.live) { client in
                 // The registration runs as a one-shot service once the server listens.
-                var status = HTTPResponse.Status.notFound
-                for _ in 0..<100 where status != .ok {
-                    status = try await client.execute(uri: "/token/\(project)/wechat/wxshared", method: .get).status
-                    if status != .ok { try await Task.sleep(for: .milliseconds(50)) }
+                let registered = try await eventually(5) {
+                    try await client.execute(uri: "/token/\(project)/wechat/wxshared", method: .get).status == .ok
                 }
-                #expect(status == .ok)
+                #expect(registered)
                 // Its return stopped nothing: the replica still serves, from the same token.
                 try await Task.sleep(for: .milliseconds(300))
                 let again = try await client.execute(uri: "/token/\(project)/wechat/wxshared", method: .get)
