@@ -251,7 +251,6 @@ let package = Package(
                 "TokenLedger",
                 "LedgerTestSupport",
                 "PlatformSimulator",
-                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
