@@ -12,6 +12,10 @@ public enum PlatformRegistry {
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
+    /// Every platform's `:platform` segment, in the order the README lists them: the one list
+    /// that configuration (`platforms.<name>.*`) and `make` share.
+    public static let names = ["wechat", "wecom", "feishu", "lark", "dingtalk", "douyin", "alipay", "oauth2"]
+
     /// Builds every client; `baseURLs` holds `platforms.<name>.base_url` (and
     /// `dingtalk.oapi_base_url`, `oauth2.token_url`) where set; `tokenURLPolicy` judges the token
     /// URLs that apps' options name.

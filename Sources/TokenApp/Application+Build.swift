@@ -2,28 +2,51 @@ public import Hummingbird
 public import Logging
 public import Prometheus
 import TokenLedger
-public import TokenHTTP
+import TokenHTTP
 
-/// Builds the HTTP application over a runtime: the routes, the envelope for every error, the
-/// runtime's services, and its preparation before the server binds.
+/// Builds the service from its configuration: the ledger over its log and read models, the
+/// routes, and one service group that owns every resource. `serve` and the tests both call it.
+///
+/// Before the server listens (Hummingbird's `beforeServerStarts`), the log's migrations are
+/// applied, the shared read models checked, and (without shared read models) the apps of
+/// configuration registered. `metrics` adds `GET /metrics` and the request metrics;
+/// `onServerRunning` is told the port the server listens on.
 public func buildApplication(
     configuration: ServerConfiguration,
-    runtime: LedgerRuntime,
-    access: AccessControl,
-    logger: Logger,
+    logger: Logger? = nil,
     metrics: PrometheusCollectorRegistry? = nil,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-) -> some ApplicationProtocol {
+) async throws -> some ApplicationProtocol {
+    let logger = logger ?? configuration.logger()
+    let access = try AccessControl(mode: configuration.auth.mode, entries: configuration.auth.keys)
+    if !access.enabled {
+        logger.warning("auth.mode is none: anyone who reaches this port can read every token and force refreshes")
+    }
+    let runtime = try await LedgerRuntime.make(configuration, logger: logger)
     let controller = TokenController(ledger: runtime.ledger, platforms: runtime.platforms, sealer: runtime.sealer, access: access)
     let export: (@Sendable () -> Response)? = metrics.map { registry in { @Sendable in MetricsExport.response(registry) } }
     let router = buildRouter(controller, metrics: export)
+    let models = (["memory"] + runtime.storeProjectors.map(\.model.name)).joined(separator: "+")
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "tokenledger"),
-        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? 0
+            logger.info("listening on http://\(configuration.http.host):\(port), event log \(configuration.eventLog.url.kind), read models \(models)")
+            await onServerRunning(port)
+        },
         logger: logger
     )
-    app.addServices(runtime.services)
-    app.beforeServerStarts(perform: runtime.prepare)
+    app.addServices(runtime.serviceGroup())
+    app.beforeServerStarts(perform: runtime.beforeServing)
     return app
+}
+
+extension ServerConfiguration {
+    /// The process's logger, at `log.level`.
+    public func logger() -> Logger {
+        var logger = Logger(label: "tokenledger")
+        logger.logLevel = logLevel
+        return logger
+    }
 }

@@ -13,7 +13,7 @@ public enum ConfigurationLoader {
     /// Loads the configuration with an explicit environment (tests).
     public static func load(directory: String, environment: [String: String]) async throws -> ServerConfiguration {
         let name = environment["TOKENLEDGER_ENV"] ?? "development"
-        guard ["development", "test", "production"].contains(name) else {
+        guard let kind = ServerConfiguration.Environment(rawValue: name) else {
             throw ConfigurationFailure(message: "TOKENLEDGER_ENV must be development, test or production, is '\(name)'")
         }
         let reader = ConfigReader(providers: [
@@ -21,6 +21,6 @@ public enum ConfigurationLoader {
             try await FileProvider<YAMLSnapshot>(filePath: FilePath("\(directory)/\(name).yaml"), allowMissing: true),
             try await FileProvider<YAMLSnapshot>(filePath: FilePath("\(directory)/default.yaml"), allowMissing: true),
         ])
-        return try ServerConfiguration(reader: reader, environment: name)
+        return try ServerConfiguration(reader: reader, environment: kind)
     }
 }

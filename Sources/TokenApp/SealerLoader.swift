@@ -4,7 +4,7 @@ import TokenLedger
 
 /// Builds the sealer from `secrets.*`; outside production, generates a key once into `secrets.key_file`.
 enum SealerLoader {
-    static func load(_ secrets: ServerConfiguration.Secrets, environment: String, logger: Logger) throws -> Sealer {
+    static func load(_ secrets: ServerConfiguration.Secrets, environment: ServerConfiguration.Environment, logger: Logger) throws -> Sealer {
         var keys: [String: String] = [:]
         for entry in secrets.previousKeys {
             guard let colon = entry.firstIndex(of: ":") else {
@@ -15,7 +15,7 @@ enum SealerLoader {
         if let key = secrets.key {
             keys[secrets.keyID] = key
         } else {
-            guard environment != "production" else {
+            guard environment != .production else {
                 throw ConfigurationFailure(message: "secrets.key (SECRETS_KEY) is required in production")
             }
             keys[secrets.keyID] = try developmentKey(at: secrets.keyFile, logger: logger)

@@ -1,138 +1,207 @@
 public import Configuration
 import Foundation
+import Logging
 import Platforms
+import ReadModelSupport
 import TokenLedger
+import TokenHTTP
 
 extension ServerConfiguration {
-    /// The platforms whose `platforms.<name>.base_url` is read.
-    static let platformNames = ["wechat", "wecom", "feishu", "lark", "dingtalk", "douyin", "alipay", "oauth2"]
-
-    /// Reads every key (see the README's configuration table); unset keys keep their defaults.
-    public init(reader: ConfigReader, environment: String) throws {
+    /// Reads every key (see the README's configuration table), each part from its own scope;
+    /// unset keys keep their defaults, and a bad value is a `ConfigurationFailure` naming its key.
+    public init(reader: ConfigReader, environment: Environment) throws {
         self.init()
         self.environment = environment
         nodeName = reader.string(forKey: "node.name")
-        http.host = reader.string(forKey: "http.host", default: http.host)
-        http.port = reader.int(forKey: "http.port", default: http.port)
-        http.readYourWritesTimeoutMs = reader.int(forKey: "http.read_your_writes_timeout_ms", default: http.readYourWritesTimeoutMs)
-        eventLog.url = reader.string(forKey: "eventlog.url", default: eventLog.url)
-        eventLog.timeoutMs = reader.int(forKey: "eventlog.timeout_ms", default: eventLog.timeoutMs)
-        eventLog.lockTimeoutMs = reader.int(forKey: "eventlog.lock_timeout_ms", default: eventLog.lockTimeoutMs)
-        eventLog.connections = reader.int(forKey: "eventlog.connections", default: eventLog.connections)
-        eventLog.lockConnections = reader.int(forKey: "eventlog.lock_connections", default: eventLog.lockConnections)
-        eventLog.pollIntervalMs = reader.int(forKey: "eventlog.poll_interval_ms", default: eventLog.pollIntervalMs)
-        readModels.redisURL = reader.string(forKey: "redis.url").flatMap { $0.isEmpty ? nil : $0 }
-        readModels.mysqlURL = reader.string(forKey: "mysql.url").flatMap { $0.isEmpty ? nil : $0 }
-        readModels.mongoURL = reader.string(forKey: "mongo.url").flatMap { $0.isEmpty ? nil : $0 }
-        readModels.selection = reader.string(forKey: "readmodels", default: readModels.selection)
-        readModels.timeoutMs = reader.int(forKey: "readmodels_timeout_ms", default: readModels.timeoutMs)
-        refresh.earlySeconds = reader.double(forKey: "refresh.early_seconds", default: refresh.earlySeconds)
-        refresh.maxEarlyFraction = reader.double(forKey: "refresh.max_early_fraction", default: refresh.maxEarlyFraction)
-        refresh.intervalSeconds = reader.double(forKey: "refresh.interval_seconds", default: refresh.intervalSeconds)
-        refresh.enabled = reader.bool(forKey: "refresh.enabled", default: refresh.enabled)
-        refresh.concurrency = reader.int(forKey: "refresh.concurrency", default: refresh.concurrency)
-        refresh.maxBackoffSeconds = reader.double(forKey: "refresh.max_backoff_seconds", default: refresh.maxBackoffSeconds)
-        refresh.leadSeconds = reader.double(forKey: "refresh.lead_seconds", default: refresh.leadSeconds)
-        refresh.jitterSeconds = reader.double(forKey: "refresh.jitter_seconds", default: refresh.jitterSeconds)
-        for name in Self.platformNames {
-            if let url = reader.string(forKey: ConfigKey("platforms.\(name).base_url")) {
-                platformBaseURLs[name] = url
-            }
-            if let early = reader.double(forKey: ConfigKey("platforms.\(name).early_seconds")) {
-                refresh.earlySecondsByPlatform[name] = early
+        http = try HTTP(reader: reader.scoped(to: "http"))
+        eventLog = try EventLogSettings(reader: reader.scoped(to: "eventlog"))
+        readModels = try ReadModelSettings(reader: reader)
+        refresh = try Refresh(reader: reader.scoped(to: "refresh"))
+        platforms = try PlatformSettings(reader: reader.scoped(to: "platforms"))
+        secrets = Secrets(reader: reader.scoped(to: "secrets"))
+        logLevel = try reader.scoped(to: "log").parsed("level", in: "log", default: logLevel, expected: "trace, debug, info, notice, warning, error or critical") {
+            Logger.Level(rawValue: $0)
+        }
+        auth = try Auth(reader: reader.scoped(to: "auth"))
+        apps = try DeclaredApp.read(reader)
+        if environment == .production, secrets.key == nil {
+            throw ConfigurationFailure(message: "secrets.key (SECRETS_KEY) is required in production")
+        }
+    }
+}
+
+extension ServerConfiguration.HTTP {
+    /// Reads `http.*` from a reader scoped to `http`.
+    public init(reader: ConfigReader) throws {
+        self.init()
+        host = reader.string(forKey: "host", default: host)
+        port = reader.int(forKey: "port", default: port)
+        guard (1...65535).contains(port) || port == 0 else {
+            throw ConfigurationFailure(message: "http.port must be 0 to 65535, is \(port)")
+        }
+        readYourWritesTimeout = .milliseconds(reader.int(forKey: "read_your_writes_timeout_ms", default: Int(readYourWritesTimeout.milliseconds)))
+    }
+}
+
+extension ServerConfiguration.EventLogSettings {
+    /// Reads `eventlog.*` from a reader scoped to `eventlog`.
+    public init(reader: ConfigReader) throws {
+        self.init()
+        if let text = reader.string(forKey: "url") { url = try EventLogURL(parsing: text) }
+        timeout = try reader.positiveMilliseconds("timeout_ms", in: "eventlog", default: timeout)
+        lockTimeout = try reader.positiveMilliseconds("lock_timeout_ms", in: "eventlog", default: lockTimeout)
+        connections = reader.int(forKey: "connections", default: connections)
+        lockConnections = reader.int(forKey: "lock_connections", default: lockConnections)
+        pollInterval = try reader.positiveMilliseconds("poll_interval_ms", in: "eventlog", default: pollInterval)
+        guard connections > 1 else {
+            throw ConfigurationFailure(message: "eventlog.connections must be at least 2, is \(connections)")
+        }
+        guard lockConnections > 0 else {
+            throw ConfigurationFailure(message: "eventlog.lock_connections must be positive, is \(lockConnections)")
+        }
+    }
+}
+
+extension ReadModelSettings {
+    /// Reads `redis.url`, `mysql.url`, `mongo.url`, `readmodels` and `readmodels_timeout_ms`
+    /// from the root reader (they are top-level keys).
+    public init(reader: ConfigReader) throws {
+        self.init()
+        for store in Store.allCases {
+            if let url = reader.scoped(to: ConfigKey(store.rawValue)).string(forKey: "url"), !url.isEmpty { urls[store] = url }
+        }
+        selection = try Selection(parsing: reader.string(forKey: "readmodels", default: "auto"))
+        let timeout = reader.int(forKey: "readmodels_timeout_ms", default: Int(self.timeout.milliseconds))
+        guard timeout > 0 else {
+            throw ConfigurationFailure(message: "readmodels_timeout_ms must be positive")
+        }
+        self.timeout = .milliseconds(timeout)
+        _ = try selected()
+    }
+}
+
+extension ServerConfiguration.Refresh {
+    /// Reads `refresh.*` from a reader scoped to `refresh`.
+    public init(reader: ConfigReader) throws {
+        self.init()
+        let early = reader.double(forKey: "early_seconds", default: self.early.seconds)
+        maxEarlyFraction = reader.double(forKey: "max_early_fraction", default: maxEarlyFraction)
+        let interval = reader.double(forKey: "interval_seconds", default: self.interval.seconds)
+        enabled = reader.bool(forKey: "enabled", default: enabled)
+        concurrency = reader.int(forKey: "concurrency", default: concurrency)
+        let maxBackoff = reader.double(forKey: "max_backoff_seconds", default: self.maxBackoff.seconds)
+        let lead = reader.double(forKey: "lead_seconds", default: self.lead.seconds)
+        let jitter = reader.double(forKey: "jitter_seconds", default: self.jitter.seconds)
+        guard early >= 0, maxEarlyFraction > 0, maxEarlyFraction < 1, interval >= 0, lead >= 0, jitter >= 0 else {
+            throw ConfigurationFailure(
+                message: "refresh.* and platforms.*.early_seconds must not be negative; refresh.max_early_fraction is between 0 and 1"
+            )
+        }
+        guard concurrency >= 1, maxBackoff >= 1 else {
+            throw ConfigurationFailure(message: "refresh.concurrency and refresh.max_backoff_seconds must be at least 1")
+        }
+        (self.early, self.interval, self.maxBackoff, self.lead, self.jitter) =
+            (.seconds(early), .seconds(interval), .seconds(maxBackoff), .seconds(lead), .seconds(jitter))
+    }
+}
+
+extension ServerConfiguration.PlatformSettings {
+    /// Reads `platforms.*` from a reader scoped to `platforms`, for every platform of
+    /// `PlatformRegistry.names`.
+    public init(reader: ConfigReader) throws {
+        self.init()
+        for name in PlatformRegistry.names {
+            let platform = reader.scoped(to: ConfigKey(name))
+            if let url = platform.string(forKey: "base_url") { baseURLs[name] = url }
+            if let early = platform.double(forKey: "early_seconds") {
+                guard early >= 0 else {
+                    throw ConfigurationFailure(
+                        message: "refresh.* and platforms.*.early_seconds must not be negative; refresh.max_early_fraction is between 0 and 1"
+                    )
+                }
+                self.early[name] = .seconds(early)
             }
         }
-        if let url = reader.string(forKey: "platforms.dingtalk.oapi_base_url") { platformBaseURLs["dingtalk.oapi"] = url }
-        if let url = reader.string(forKey: "platforms.oauth2.token_url") { platformBaseURLs["oauth2.token_url"] = url }
-        platformTimeoutMs = reader.int(forKey: "platforms.timeout_ms", default: platformTimeoutMs)
-        allowPrivateTokenURLs = reader.bool(forKey: "platforms.oauth2.allow_private_networks", default: allowPrivateTokenURLs)
-        secrets.key = reader.string(forKey: "secrets.key", isSecret: true)
-        secrets.keyID = reader.string(forKey: "secrets.key_id", default: secrets.keyID)
-        secrets.previousKeys = reader.stringArray(forKey: "secrets.previous_keys", isSecret: true, default: [])
-        secrets.keyFile = reader.string(forKey: "secrets.key_file", default: secrets.keyFile)
-        logLevel = reader.string(forKey: "log.level", default: logLevel)
-        authMode = reader.string(forKey: "auth.mode", default: authMode)
-        authKeys = reader.stringArray(forKey: "auth.keys", isSecret: true, default: [])
-        authAllowOpenNetwork = reader.bool(forKey: "auth.allow_open_network", default: authAllowOpenNetwork)
-        apps = try reader.stringArray(forKey: "apps", isSecret: true, default: []).map(Self.parseApp)
-        for entry in reader.stringArray(forKey: "app_options", default: []) {
-            let (stream, options) = try Self.parseAppOptions(entry)
-            guard let index = apps.firstIndex(where: { $0.stream == stream }) else {
-                throw LedgerError(.invalidInput, "app_options names \(stream), which is not in apps")
-            }
-            apps[index].options = options
+        if let url = reader.string(forKey: "dingtalk.oapi_base_url") { baseURLs["dingtalk.oapi"] = url }
+        if let url = reader.string(forKey: "oauth2.token_url") { baseURLs["oauth2.token_url"] = url }
+        timeout = try reader.positiveMilliseconds("timeout_ms", in: "platforms", default: timeout)
+        allowPrivateTokenURLs = reader.bool(forKey: "oauth2.allow_private_networks", default: allowPrivateTokenURLs)
+        // Operators set these, so only their scheme is checked (an app's token_url is checked in full).
+        for (name, url) in baseURLs.sorted(by: { $0.key < $1.key }) {
+            _ = try ConfigurationFailure.rethrowing { try TokenURLPolicy.host(of: url, name: Self.configKey(ofURL: name)) }
         }
-        try validate()
     }
 
-    /// `project/platform/appid=secret`; a secret written `$NAME` is read from that environment variable.
-    static func parseApp(_ entry: String) throws -> DeclaredApp {
-        guard let equals = entry.firstIndex(of: "=") else {
-            throw LedgerError(.invalidInput, "apps entries are written project/platform/appid=secret")
-        }
-        let stream = String(entry[..<equals]).trimmingCharacters(in: .whitespaces)
-        var secret = String(entry[entry.index(after: equals)...]).trimmingCharacters(in: .whitespaces)
-        _ = try StreamID(parsing: stream)
-        if secret.hasPrefix("$") {
-            let name = String(secret.dropFirst())
-            guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
-                throw LedgerError(.invalidInput, "app \(stream) takes its secret from $\(name), which is not set")
-            }
-            secret = value
-        }
-        guard !secret.isEmpty else {
-            throw LedgerError(.invalidInput, "app \(stream) has an empty secret")
-        }
-        return DeclaredApp(stream: stream, secret: secret)
-    }
-
-    /// `project/platform/appid key=value key=value`.
-    static func parseAppOptions(_ entry: String) throws -> (String, [String: String]) {
-        let words = entry.split(separator: " ", omittingEmptySubsequences: true)
-        guard let stream = words.first else { throw LedgerError(.invalidInput, "an app_options entry is empty") }
-        var options: [String: String] = [:]
-        for word in words.dropFirst() {
-            guard let equals = word.firstIndex(of: "=") else {
-                throw LedgerError(.invalidInput, "app_options entries are written project/platform/appid key=value …")
-            }
-            options[String(word[..<equals])] = String(word[word.index(after: equals)...])
-        }
-        return (String(stream), options)
-    }
-
-    /// The configuration key a `platformBaseURLs` entry was read from.
-    static func configKey(ofPlatformURL name: String) -> String {
+    /// The configuration key a `baseURLs` entry was read from.
+    static func configKey(ofURL name: String) -> String {
         switch name {
         case "oauth2.token_url": "platforms.oauth2.token_url"
         case "dingtalk.oapi": "platforms.dingtalk.oapi_base_url"
         default: "platforms.\(name).base_url"
         }
     }
+}
 
-    private func validate() throws {
-        guard (1...65535).contains(http.port) || http.port == 0 else {
-            throw LedgerError(.invalidInput, "http.port must be 0 to 65535, is \(http.port)")
+extension ServerConfiguration.Secrets {
+    /// Reads `secrets.*` from a reader scoped to `secrets`.
+    public init(reader: ConfigReader) {
+        self.init()
+        key = reader.string(forKey: "key", isSecret: true)
+        keyID = reader.string(forKey: "key_id", default: keyID)
+        previousKeys = reader.stringArray(forKey: "previous_keys", isSecret: true, default: [])
+        keyFile = reader.string(forKey: "key_file", default: keyFile)
+    }
+}
+
+extension ServerConfiguration.Auth {
+    /// Reads `auth.*` from a reader scoped to `auth`. The keys are checked here, so that a bad
+    /// entry is a configuration error; `buildApplication` builds the access control that serves.
+    public init(reader: ConfigReader) throws {
+        self.init()
+        mode = try reader.parsed("mode", in: "auth", default: mode, expected: "keys or none") { AccessControl.Mode(rawValue: $0) }
+        keys = reader.stringArray(forKey: "keys", isSecret: true, default: [])
+        allowOpenNetwork = reader.bool(forKey: "allow_open_network", default: allowOpenNetwork)
+        _ = try AccessControl(mode: mode, entries: keys)
+    }
+}
+
+extension ConfigReader {
+    /// The value of `key` turned into `Value` by `parse`, or a `ConfigurationFailure` naming the
+    /// key, what it may be, and the value.
+    /// (`scope` is this reader's, for the message: swift-configuration keeps it to itself.)
+    func parsed<Value>(_ key: String, in scope: String, default value: Value, expected: String, _ parse: (String) -> Value?) throws -> Value {
+        guard let text = string(forKey: ConfigKey(key)) else { return value }
+        guard let parsed = parse(text) else {
+            throw ConfigurationFailure(message: "\(scope).\(key) must be \(expected), is '\(text)'")
         }
-        guard refresh.earlySeconds >= 0, refresh.earlySecondsByPlatform.values.allSatisfy({ $0 >= 0 }),
-            refresh.maxEarlyFraction > 0, refresh.maxEarlyFraction < 1, refresh.intervalSeconds >= 0, refresh.leadSeconds >= 0, refresh.jitterSeconds >= 0 else {
-            throw LedgerError(.invalidInput, "refresh.* and platforms.*.early_seconds must not be negative; refresh.max_early_fraction is between 0 and 1")
+        return parsed
+    }
+
+    /// A positive `…_ms` key as a `Duration`.
+    func positiveMilliseconds(_ key: String, in scope: String, default value: Duration) throws -> Duration {
+        let milliseconds = int(forKey: ConfigKey(key), default: Int(value.milliseconds))
+        guard milliseconds > 0 else {
+            throw ConfigurationFailure(message: "\(scope).\(key) must be positive, is \(milliseconds)")
         }
-        guard refresh.concurrency >= 1, refresh.maxBackoffSeconds >= 1 else {
-            throw LedgerError(.invalidInput, "refresh.concurrency and refresh.max_backoff_seconds must be at least 1")
-        }
-        guard eventLog.timeoutMs > 0, eventLog.lockTimeoutMs > 0, eventLog.connections > 1, eventLog.lockConnections > 0, eventLog.pollIntervalMs > 0, platformTimeoutMs > 0 else {
-            throw LedgerError(.invalidInput, "timeouts and intervals must be positive")
-        }
-        guard readModels.timeoutMs > 0 else {
-            throw LedgerError(.invalidInput, "readmodels_timeout_ms must be positive")
-        }
-        _ = try readModels.selected()
-        // Operators set these, so only their scheme is checked (an app's token_url is checked in full).
-        for (name, url) in platformBaseURLs.sorted(by: { $0.key < $1.key }) {
-            try TokenURLPolicy.host(of: url, name: Self.configKey(ofPlatformURL: name))
-        }
-        if environment == "production", secrets.key == nil {
-            throw LedgerError(.invalidInput, "secrets.key (SECRETS_KEY) is required in production")
+        return .milliseconds(milliseconds)
+    }
+
+}
+
+extension ConfigurationFailure {
+    /// Runs `body`, turning a `LedgerError` (from a parser shared with the domain) into a
+    /// `ConfigurationFailure` with the same words.
+    static func rethrowing<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as LedgerError {
+            throw ConfigurationFailure(message: error.message)
         }
     }
 }
+
+extension Duration {
+    /// The duration in seconds, as the domain's policies count them.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+

@@ -1,56 +1,98 @@
 import Foundation
-import TokenLedger
+public import Logging
+public import TokenHTTP
 
-/// Everything the service reads from configuration, with the defaults of `config/default.yaml`.
+/// Everything the service reads from configuration, typed and checked once, with the defaults of
+/// `config/default.yaml`. Each part has an `init(reader:)` over its own scope
+/// (`ServerConfiguration+ConfigReader.swift`); a bad value is a `ConfigurationFailure` naming the key.
 public struct ServerConfiguration: Sendable {
+    /// `TOKENLEDGER_ENV`.
+    public enum Environment: String, Sendable, CaseIterable {
+        /// The defaults, access control off (`config/development.yaml`).
+        case development
+        /// What the test suites run.
+        case test
+        /// `secrets.key` is required.
+        case production
+    }
+
     /// `http.*`: where to listen.
     public struct HTTP: Sendable {
-        /// `http.host`.
+        /// `http.host` (default `127.0.0.1`).
         public var host = "127.0.0.1"
-        /// `http.port`: the original service's port.
+        /// `http.port` (default 3050, the original service's port; 0 picks a free one).
         public var port = 3050
-        /// `http.read_your_writes_timeout_ms`: how long a read waits to reach a position the caller has seen.
-        public var readYourWritesTimeoutMs = 1000
+        /// `http.read_your_writes_timeout_ms` (default 1000): how long a read waits to reach a
+        /// position the caller has seen.
+        public var readYourWritesTimeout = Duration.milliseconds(1000)
+
+        /// The defaults.
+        public init() {}
     }
 
     /// `eventlog.*`: the log.
     public struct EventLogSettings: Sendable {
-        /// `eventlog.url`: `postgres://…` or `sqlite:PATH`.
-        public var url = "sqlite:data/ledger.sqlite"
-        /// `eventlog.timeout_ms`: bound on every query.
-        public var timeoutMs = 5000
-        /// `eventlog.lock_timeout_ms`: bound on waiting for another replica's refresh, and on how
-        /// long a refresh may hold its lock.
-        public var lockTimeoutMs = 30000
-        /// `eventlog.connections`: the pooled connections queries share.
+        /// `eventlog.url` (default `sqlite:data/ledger.sqlite`).
+        public var url = EventLogURL.sqlite(path: "data/ledger.sqlite")
+        /// `eventlog.timeout_ms` (default 5000): bound on every query.
+        public var timeout = Duration.milliseconds(5000)
+        /// `eventlog.lock_timeout_ms` (default 30000): bound on waiting for another replica's
+        /// refresh, and on how long a refresh may hold its lock.
+        public var lockTimeout = Duration.milliseconds(30000)
+        /// `eventlog.connections` (default 20): the pooled connections queries share.
         public var connections = 20
-        /// `eventlog.lock_connections`: the most connections refresh locks hold at once.
+        /// `eventlog.lock_connections` (default 16): the most connections refresh locks hold at once.
         public var lockConnections = 16
-        /// `eventlog.poll_interval_ms`: the projector's safety-net poll.
-        public var pollIntervalMs = 2000
+        /// `eventlog.poll_interval_ms` (default 2000): the projector's safety-net poll.
+        public var pollInterval = Duration.milliseconds(2000)
+
+        /// The defaults.
+        public init() {}
     }
 
     /// `refresh.*`.
     public struct Refresh: Sendable {
-        /// `refresh.early_seconds` (*premature_failure*).
-        public var earlySeconds = 300.0
-        /// `platforms.<name>.early_seconds`: the margin of one platform, where it differs.
-        public var earlySecondsByPlatform: [String: Double] = [:]
-        /// `refresh.max_early_fraction`: the margin never takes more of a token's life than this.
+        /// `refresh.early_seconds` (default 300, *premature_failure*).
+        public var early = Duration.seconds(300)
+        /// `refresh.max_early_fraction` (default 0.2): the margin never takes more of a token's life than this.
         public var maxEarlyFraction = 0.2
-        /// `refresh.interval_seconds` (*corn_interval*); 0 turns the scheduler off.
-        public var intervalSeconds = 60.0
-        /// `refresh.enabled`: whether this replica runs the scheduler at all.
+        /// `refresh.interval_seconds` (default 60, *corn_interval*); 0 turns the scheduler off.
+        public var interval = Duration.seconds(60)
+        /// `refresh.enabled` (default true): whether this replica runs the scheduler at all.
         public var enabled = true
-        /// `refresh.concurrency`: scheduled upstream calls in flight per platform.
+        /// `refresh.concurrency` (default 4): scheduled upstream calls in flight per platform.
         public var concurrency = 4
-        /// `refresh.max_backoff_seconds`: cap on the back-off after failed scheduled refreshes.
-        public var maxBackoffSeconds = 300.0
-        /// `refresh.lead_seconds`: how long before a token stops being fresh the scheduler renews it;
-        /// 0 means two scheduler ticks.
-        public var leadSeconds = 0.0
-        /// `refresh.jitter_seconds`: largest random spread added to the lead.
-        public var jitterSeconds = 10.0
+        /// `refresh.max_backoff_seconds` (default 300): cap on the back-off after failed scheduled refreshes.
+        public var maxBackoff = Duration.seconds(300)
+        /// `refresh.lead_seconds` (default 0): how long before a token stops being fresh the
+        /// scheduler renews it; 0 means two scheduler ticks.
+        public var lead = Duration.zero
+        /// `refresh.jitter_seconds` (default 10): largest random spread added to the lead.
+        public var jitter = Duration.seconds(10)
+
+        /// Whether this replica runs the scheduler.
+        public var schedules: Bool { enabled && interval > .zero }
+
+        /// The defaults.
+        public init() {}
+    }
+
+    /// `platforms.*`.
+    public struct PlatformSettings: Sendable {
+        /// `platforms.timeout_ms` (default 10000): bound on one platform call.
+        public var timeout = Duration.milliseconds(10000)
+        /// `platforms.oauth2.allow_private_networks` (default false): whether an app's `token_url`
+        /// may name a loopback or private address (link-local and metadata addresses are refused regardless).
+        public var allowPrivateTokenURLs = false
+        /// `platforms.<name>.base_url` by platform name, with `dingtalk.oapi`
+        /// (`platforms.dingtalk.oapi_base_url`) and `oauth2.token_url` (`platforms.oauth2.token_url`);
+        /// unset: the real addresses.
+        public var baseURLs: [String: String] = [:]
+        /// `platforms.<name>.early_seconds`: the margin of one platform, where it differs from `refresh.early_seconds`.
+        public var early: [String: Duration] = [:]
+
+        /// The defaults.
+        public init() {}
     }
 
     /// One app declared in configuration.
@@ -65,19 +107,37 @@ public struct ServerConfiguration: Sendable {
 
     /// `secrets.*`.
     public struct Secrets: Sendable {
-        /// `secrets.key`: base64 AES key; required in production.
+        /// `secrets.key` (no default): base64 AES key; required in production.
         public var key: String?
-        /// `secrets.key_id`: the id new values are sealed with.
+        /// `secrets.key_id` (default `k1`): the id new values are sealed with.
         public var keyID = "k1"
-        /// `secrets.previous_keys`: `id:base64` keys that still open old events.
+        /// `secrets.previous_keys` (default none): `id:base64` keys that still open old events.
         public var previousKeys: [String] = []
-        /// `secrets.key_file`: where a development key is generated once when `secrets.key` is unset.
+        /// `secrets.key_file` (default `data/secrets.key`): where a development key is generated
+        /// once when `secrets.key` is unset.
         public var keyFile = "data/secrets.key"
+
+        /// The defaults.
+        public init() {}
     }
 
-    /// `TOKENLEDGER_ENV`: development, test or production.
-    public var environment = "development"
-    /// `node.name`: this replica's name in events; defaults to host:port.
+    /// `auth.*`.
+    public struct Auth: Sendable {
+        /// `auth.mode` (default `keys`): API keys required, or `none` (anyone who reaches the port).
+        public var mode = AccessControl.Mode.keys
+        /// `auth.keys` (default none): `id:scopes:projects:sha256-hex` entries.
+        public var keys: [String] = []
+        /// `auth.allow_open_network` (default false): whether `auth.mode: none` may listen on a
+        /// non-loopback host, so that open access to every token is never a side effect of `http.host`.
+        public var allowOpenNetwork = false
+
+        /// The defaults.
+        public init() {}
+    }
+
+    /// `TOKENLEDGER_ENV` (default `development`).
+    public var environment = Environment.development
+    /// `node.name` (default host:port): this replica's name in events.
     public var nodeName: String?
     /// `http.*`.
     public var http = HTTP()
@@ -85,66 +145,18 @@ public struct ServerConfiguration: Sendable {
     public var eventLog = EventLogSettings()
     /// `refresh.*`.
     public var refresh = Refresh()
-    /// `platforms.<name>.base_url`.
-    public var platformBaseURLs: [String: String] = [:]
-    /// `platforms.timeout_ms`: bound on one platform call.
-    public var platformTimeoutMs = 10000
-    /// `platforms.oauth2.allow_private_networks`: whether an app's `token_url` may name a loopback
-    /// or private address (link-local and metadata addresses are refused regardless).
-    public var allowPrivateTokenURLs = false
+    /// `platforms.*`.
+    public var platforms = PlatformSettings()
     /// `secrets.*`.
     public var secrets = Secrets()
-    /// `apps`: `project/platform/appid=secret` (or `=$VARIABLE`).
+    /// `apps` and `app_options`: `project/platform/appid=secret` (or `=$VARIABLE`).
     public var apps: [DeclaredApp] = []
-    /// `auth.mode`: `keys` (API keys required) or `none` (anyone who reaches the port).
-    public var authMode = "keys"
-    /// `auth.keys`: `id:scopes:projects:sha256-hex` entries.
-    public var authKeys: [String] = []
-    /// `auth.allow_open_network`: whether `auth.mode: none` may listen on a non-loopback host.
-    /// Off by default, so that open access to every token is never a side effect of `http.host`.
-    public var authAllowOpenNetwork = false
-    /// `log.level`.
-    public var logLevel = "info"
-    /// The shared read models.
+    /// `auth.*`.
+    public var auth = Auth()
+    /// `log.level` (default `info`).
+    public var logLevel = Logger.Level.info
+    /// The shared read models: `redis.url`, `mysql.url`, `mongo.url`, `readmodels`, `readmodels_timeout_ms`.
     public var readModels = ReadModelSettings()
-
-    /// `redis.url`, `mysql.url`, `mongo.url` and `readmodels`.
-    public struct ReadModelSettings: Sendable {
-        /// `redis.url`: `redis://[:password@]host[:port][/db]`.
-        public var redisURL: String?
-        /// `mysql.url`: `mysql://user[:password]@host[:port]/database`.
-        public var mysqlURL: String?
-        /// `mongo.url`: a MongoDB connection string naming the database.
-        public var mongoURL: String?
-        /// `readmodels`: `auto`, `all`, or a comma-separated list of `memory,redis,mysql,mongo`.
-        public var selection = "auto"
-        /// `readmodels_timeout_ms`: bound on every call to a shared read model.
-        public var timeoutMs = 2000
-
-        /// The shared models to run, fastest first (memory is always kept: every replica serves from it).
-        public func selected() throws -> [(name: String, url: String)] {
-            let configured: [(String, String?)] = [("redis", redisURL), ("mysql", mysqlURL), ("mongo", mongoURL)]
-            let names: [String]
-            switch selection.trimmingCharacters(in: .whitespaces) {
-            case "auto", "":
-                return configured.compactMap { name, url in url.map { (name, $0) } }
-            case "all":
-                names = configured.map(\.0)
-            default:
-                names = selection.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            }
-            for name in names where !["memory", "redis", "mysql", "mongo"].contains(name) {
-                throw LedgerError(.invalidInput, "readmodels: unknown read model '\(name)'; known: memory, redis, mysql, mongo")
-            }
-            return try configured.compactMap { name, url in
-                guard names.contains(name) else { return nil }
-                guard let url, !url.isEmpty else {
-                    throw LedgerError(.invalidInput, "readmodels names \(name) but \(name).url is not set")
-                }
-                return (name, url)
-            }
-        }
-    }
 
     /// The defaults.
     public init() {}
@@ -160,7 +172,7 @@ public struct ServerConfiguration: Sendable {
     /// Why `serve` must not start with this configuration, if it must not: `auth.mode: none` on a
     /// host that others can reach, without `auth.allow_open_network: true` saying it is meant.
     public var openAccessRefusal: String? {
-        guard authMode == "none", !listensOnLoopbackOnly, !authAllowOpenNetwork else { return nil }
+        guard auth.mode == .none, !listensOnLoopbackOnly, !auth.allowOpenNetwork else { return nil }
         return "auth.mode is none and http.host \(http.host) is reachable from other machines: anyone could read every token. "
             + "Set auth.mode: keys, listen on 127.0.0.1, or set auth.allow_open_network: true (AUTH_ALLOW_OPEN_NETWORK=true) if open access is meant"
     }

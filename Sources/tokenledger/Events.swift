@@ -1,9 +1,7 @@
 import ArgumentParser
 import Foundation
-import Logging
 import TokenLedger
 import TokenApp
-import TokenHTTP
 
 /// `tokenledger events`: the global log, filtered, tokens masked.
 struct Events: AsyncParsableCommand {
@@ -24,15 +22,12 @@ struct Events: AsyncParsableCommand {
             filter.type = eventType
         }
         let configuration = try await Runtime.configuration(common)
-        var logger = Runtime.logger(configuration)
-        logger.logLevel = .error
-        let runtime = try await LedgerRuntime.make(configuration, logger: logger)
+        let runtime = try await Runtime.quiet(configuration)
         let chosen = filter
-        try await Runtime.withServices(runtime.connections) {
+        try await runtime.withConnections {
             let page = try await runtime.ledger.events(after: after, limit: limit, filter: chosen)
             AuditOutput.print(page.events.map { AuditEntry($0, sealer: runtime.sealer) }, json: json, empty: "no events")
         }
-        await runtime.shutdown()
     }
 }
 

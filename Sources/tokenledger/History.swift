@@ -1,9 +1,7 @@
 import ArgumentParser
 import Foundation
-import Logging
 import TokenLedger
 import TokenApp
-import TokenHTTP
 
 /// `tokenledger history PROJECT PLATFORM APPID`: a stream's events, tokens masked.
 struct History: AsyncParsableCommand {
@@ -25,13 +23,10 @@ struct History: AsyncParsableCommand {
             throw ValidationError(error.message)
         }
         let configuration = try await Runtime.configuration(common)
-        var logger = Runtime.logger(configuration)
-        logger.logLevel = .error
-        let runtime = try await LedgerRuntime.make(configuration, logger: logger)
-        try await Runtime.withServices(runtime.connections) {
+        let runtime = try await Runtime.quiet(configuration)
+        try await runtime.withConnections {
             let events = try await runtime.ledger.history(of: stream, afterVersion: after, limit: limit)
             AuditOutput.print(events.map { AuditEntry($0, sealer: runtime.sealer) }, json: json, empty: "no events for \(stream)")
         }
-        await runtime.shutdown()
     }
 }

@@ -1,9 +1,5 @@
 import ArgumentParser
-import LedgerPostgres
-import Logging
 import TokenApp
-import TokenHTTP
-import TokenLedger
 
 /// `tokenledger migrate`: apply the PostgreSQL migrations, as the owner of `token_events` (serve
 /// applies them too when it runs as the owner; as `tokenledger_writer` it needs them applied).
@@ -14,19 +10,15 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try await Runtime.configuration(common)
-        let logger = Runtime.logger(configuration)
-        guard configuration.eventLog.url.hasPrefix("postgres") else {
-            print("the SQLite log creates its schema on open; nothing to migrate")
-            return
-        }
-        let log = try PostgresEventLog(url: configuration.eventLog.url, logger: logger)
-        try await Runtime.withRunning(log) {
-            do {
-                let applied = try await log.migrate()
+        do {
+            switch try await EventLogMigration.run(configuration.eventLog, logger: configuration.logger()) {
+            case .nothingToMigrate:
+                print("the SQLite log creates its schema on open; nothing to migrate")
+            case .applied(let applied):
                 print(applied.isEmpty ? "schema up to date" : "applied migrations \(applied.map(String.init).joined(separator: ", "))")
-            } catch {
-                throw Runtime.fail("cannot migrate PostgreSQL: \(LedgerError.explain(error))")
             }
+        } catch let failure as MigrationFailure {
+            throw Runtime.fail("cannot migrate PostgreSQL: \(failure)")
         }
     }
 }

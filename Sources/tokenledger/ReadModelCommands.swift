@@ -1,9 +1,7 @@
 import ArgumentParser
 import Foundation
-import Logging
 import TokenLedger
 import TokenApp
-import TokenHTTP
 
 /// `tokenledger replay --readmodel NAME [--from POSITION]`: rebuilds a shared read model from the log.
 struct Replay: AsyncParsableCommand {
@@ -23,19 +21,16 @@ struct Replay: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try await Runtime.configuration(common)
-        var logger = Runtime.logger(configuration)
-        logger.logLevel = .error
-        let runtime = try await LedgerRuntime.make(configuration, logger: logger)
-        guard let projector = runtime.storeProjectors.first(where: { $0.model.name == readmodel }) else {
-            await runtime.shutdown()
-            throw Runtime.fail(
-                "no read model '\(readmodel)' is configured; configured: \(runtime.storeProjectors.map(\.model.name).joined(separator: ", ").nonEmpty ?? "none")"
-            )
-        }
+        let runtime = try await Runtime.quiet(configuration)
         let from = self.from
         do {
-            try await Runtime.withServices(runtime.connections) {
-                try await runtime.prepareReadModels()
+            try await runtime.withConnections {
+                guard let projector = runtime.storeProjectors.first(where: { $0.model.name == readmodel }) else {
+                    throw Runtime.fail(
+                        "no read model '\(readmodel)' is configured; configured: \(runtime.storeProjectors.map(\.model.name).joined(separator: ", ").nonEmpty ?? "none")"
+                    )
+                }
+                try await runtime.prepareStores()
                 let started = ContinuousClock.now
                 let checkpoint = try await projector.replay(from: from)
                 let seconds = (ContinuousClock.now - started) / .seconds(1)
@@ -44,10 +39,8 @@ struct Replay: AsyncParsableCommand {
         } catch let error as ExitCode {
             throw error
         } catch {
-            await runtime.shutdown()
             throw Runtime.fail("replay of \(readmodel) failed: \(LedgerError.explain(error))")
         }
-        await runtime.shutdown()
     }
 }
 
@@ -63,19 +56,16 @@ struct Verify: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try await Runtime.configuration(common)
-        var logger = Runtime.logger(configuration)
-        logger.logLevel = .error
-        let runtime = try await LedgerRuntime.make(configuration, logger: logger)
+        let runtime = try await Runtime.quiet(configuration)
         let chosen = runtime.storeProjectors.filter { readmodel == nil || $0.model.name == readmodel }
-        if chosen.isEmpty {
-            await runtime.shutdown()
-            throw Runtime.fail(readmodel.map { "no read model '\($0)' is configured" } ?? "no shared read model is configured (redis.url, mysql.url, mongo.url)")
-        }
         let wait = Duration.milliseconds(Int(self.wait * 1000))
         let differences: [ReadModelDifference]
         do {
-            differences = try await Runtime.withServices(runtime.connections) {
-                try await runtime.prepareReadModels()
+            differences = try await runtime.withConnections {
+                if chosen.isEmpty {
+                    throw Runtime.fail(readmodel.map { "no read model '\($0)' is configured" } ?? "no shared read model is configured (redis.url, mysql.url, mongo.url)")
+                }
+                try await runtime.prepareStores()
                 var found: [ReadModelDifference] = []
                 for projector in chosen {
                     let these = try await projector.verify(wait: wait)
@@ -84,11 +74,11 @@ struct Verify: AsyncParsableCommand {
                 }
                 return found
             }
+        } catch let error as ExitCode {
+            throw error
         } catch {
-            await runtime.shutdown()
             throw Runtime.fail("verify failed: \(LedgerError.explain(error))")
         }
-        await runtime.shutdown()
         for difference in differences { print(difference) }
         if !differences.isEmpty { throw ExitCode.failure }
     }

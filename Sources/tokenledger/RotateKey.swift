@@ -1,9 +1,7 @@
 import ArgumentParser
 import Foundation
-import Logging
 import TokenLedger
 import TokenApp
-import TokenHTTP
 
 /// `tokenledger rotate-key`: a new secrets key, then the log's current credentials resealed with it.
 struct RotateKey: AsyncParsableCommand {
@@ -34,7 +32,7 @@ struct RotateKey: AsyncParsableCommand {
             do {
                 next = try KeyRotation.next(configuration, id: id)
             } catch {
-                throw Runtime.fail(LedgerError.explain(error))
+                throw Runtime.fail("\(LedgerError.explain(error))")
             }
             print("# new secrets key \(next.id): give every replica the same three settings, restart them,")
             print("# then run: tokenledger rotate-key reseal")
@@ -51,19 +49,15 @@ struct RotateKey: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try await Runtime.configuration(common)
-            var logger = Runtime.logger(configuration)
-            logger.logLevel = .error
-            let runtime = try await LedgerRuntime.make(configuration, logger: logger)
+            let runtime = try await Runtime.quiet(configuration)
             let outcome: (resealed: [StreamID], unreadable: [StreamID])
             do {
-                outcome = try await Runtime.withServices(runtime.connections) {
+                outcome = try await runtime.withConnections {
                     try await runtime.ledger.resealCredentials(context: CallContext(actor: "rotate-key"))
                 }
             } catch {
-                await runtime.shutdown()
                 throw Runtime.fail("reseal failed: \(LedgerError.explain(error))")
             }
-            await runtime.shutdown()
             print("resealed \(outcome.resealed.count) stream(s) with key \(configuration.secrets.keyID)")
             for stream in outcome.resealed { print("  \(stream)") }
             if !outcome.unreadable.isEmpty {

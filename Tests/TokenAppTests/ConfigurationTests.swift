@@ -1,0 +1,75 @@
+import Logging
+import TokenApp
+import TokenHTTP
+import TokenLedger
+import Testing
+
+/// Configuration is read once into typed values; a bad value is one error type naming its key.
+struct ConfigurationTests {
+    @Test func defaultsAndTypedValues() async throws {
+        let configuration = try await AppFixture.load([
+            "EVENTLOG_URL": "postgres://ledger:pw@127.0.0.1:5432/ledger",
+            "EVENTLOG_TIMEOUT_MS": "1500",
+            "REFRESH_INTERVAL_SECONDS": "2.5",
+            "PLATFORMS_FEISHU_EARLY_SECONDS": "1800",
+            "LOG_LEVEL": "debug",
+            "AUTH_MODE": "none",
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+            "READMODELS": "memory,redis",
+        ])
+        #expect(configuration.environment == .test)
+        #expect(configuration.http.port == 3050)
+        #expect(configuration.eventLog.url == .postgres("postgres://ledger:pw@127.0.0.1:5432/ledger"))
+        #expect("\(configuration.eventLog.url)" == "postgres://ledger:***@127.0.0.1:5432/ledger", "the password never shows")
+        #expect(configuration.eventLog.timeout == .milliseconds(1500))
+        #expect(configuration.eventLog.lockTimeout == .seconds(30))
+        #expect(configuration.refresh.interval == .milliseconds(2500))
+        #expect(configuration.platforms.early["feishu"] == .seconds(1800))
+        #expect(configuration.logLevel == .debug)
+        #expect(configuration.auth.mode == AccessControl.Mode.none)
+        #expect(configuration.readModels.selection == .only([.redis]))
+        #expect(try configuration.readModels.selected().map(\.store) == [.redis])
+        let embedded = try await AppFixture.load(["EVENTLOG_URL": "sqlite:/tmp/x/ledger.sqlite"])
+        #expect(embedded.eventLog.url == .sqlite(path: "/tmp/x/ledger.sqlite"))
+        #expect(embedded.refresh.schedules == false, "test.yaml turns the scheduler off")
+    }
+
+    @Test(arguments: [
+        ("HTTP_PORT", "70000", "http.port must be 0 to 65535, is 70000"),
+        ("AUTH_MODE", "open", "auth.mode must be keys or none, is 'open'"),
+        ("LOG_LEVEL", "loud", "log.level must be trace, debug, info, notice, warning, error or critical, is 'loud'"),
+        ("EVENTLOG_URL", "mysql://u:secret@db/x", "eventlog.url must start with postgres:// or sqlite:, is 'mysql://u:***@db/x'"),
+        ("EVENTLOG_TIMEOUT_MS", "0", "eventlog.timeout_ms must be positive, is 0"),
+        ("PLATFORMS_TIMEOUT_MS", "-5", "platforms.timeout_ms must be positive, is -5"),
+        ("READMODELS", "memory,cassandra", "readmodels: unknown read model 'cassandra'; known: memory, redis, mysql, mongo"),
+        ("READMODELS", "mysql", "readmodels names mysql but mysql.url is not set"),
+        ("REFRESH_CONCURRENCY", "0", "refresh.concurrency and refresh.max_backoff_seconds must be at least 1"),
+        ("PLATFORMS_WECHAT_BASE_URL", "ftp://example.com", "platforms.wechat.base_url must be an http or https URL"),
+        ("APPS", "demo/wechat/wx1", "apps entries are written project/platform/appid=secret"),
+        ("TOKENLEDGER_ENV", "staging", "TOKENLEDGER_ENV must be development, test or production, is 'staging'"),
+    ])
+    func aBadValueNamesItsKey(variable: String, value: String, message: String) async throws {
+        let error = try await #require(throws: ConfigurationFailure.self) {
+            try await AppFixture.load([variable: value])
+        }
+        #expect(error.message == message)
+    }
+
+    @Test func authKeysAreCheckedWithTheConfiguration() async throws {
+        let empty = try await #require(throws: ConfigurationFailure.self) {
+            try await AppFixture.load(["AUTH_MODE": "keys"])
+        }
+        #expect(empty.message.hasPrefix("auth.mode is keys but auth.keys is empty"))
+        let (_, entry) = AccessControl.newKey(id: "ci", scopes: [.read], projects: ["demo"])
+        let keys = try await AppFixture.load(["AUTH_MODE": "keys", "AUTH_KEYS": entry])
+        #expect(keys.auth.mode == .keys)
+        #expect(keys.auth.keys == [entry])
+    }
+
+    @Test func productionNeedsASecretsKey() async throws {
+        let error = try await #require(throws: ConfigurationFailure.self) {
+            try await AppFixture.load(["TOKENLEDGER_ENV": "production", "AUTH_MODE": "none"])
+        }
+        #expect(error.message == "secrets.key (SECRETS_KEY) is required in production")
+    }
+}
