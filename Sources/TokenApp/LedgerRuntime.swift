@@ -130,7 +130,7 @@ public struct LedgerRuntime: Sendable {
                 throw ConfigurationFailure(message: "app_options of \(stream): \(refusal.message)")
             }
             do {
-                try await ledger.register(secret: app.secret, options: app.options, for: stream, context: CallContext(actor: "config"))
+                try await ledger.credentials.register(secret: app.secret, .register(options: app.options), for: stream, context: CallContext(actor: "config"))
             } catch let error as LedgerError where error.code != .storeUnavailable && error.code != .invalidInput {
                 logger.error("app \(stream) from configuration: \(error.message)")
             }

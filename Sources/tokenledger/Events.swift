@@ -25,7 +25,7 @@ struct Events: AsyncParsableCommand {
         let runtime = try await Runtime.quiet(configuration)
         let chosen = filter
         try await runtime.withConnections {
-            let page = try await runtime.ledger.events(after: after, limit: limit, filter: chosen)
+            let page = try await runtime.ledger.audit.events(after: after, limit: limit, filter: chosen)
             AuditOutput.print(page.events.map { AuditEntry($0, sealer: runtime.sealer) }, json: json, empty: "no events")
         }
     }

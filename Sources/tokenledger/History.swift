@@ -25,7 +25,7 @@ struct History: AsyncParsableCommand {
         let configuration = try await Runtime.configuration(common)
         let runtime = try await Runtime.quiet(configuration)
         try await runtime.withConnections {
-            let events = try await runtime.ledger.history(of: stream, afterVersion: after, limit: limit)
+            let events = try await runtime.ledger.audit.history(of: stream, afterVersion: after, limit: limit)
             AuditOutput.print(events.map { AuditEntry($0, sealer: runtime.sealer) }, json: json, empty: "no events for \(stream)")
         }
     }

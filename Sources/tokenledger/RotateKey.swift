@@ -53,7 +53,7 @@ struct RotateKey: AsyncParsableCommand {
             let outcome: (resealed: [StreamID], unreadable: [StreamID])
             do {
                 outcome = try await runtime.withConnections {
-                    try await runtime.ledger.resealCredentials(context: CallContext(actor: "rotate-key"))
+                    try await runtime.ledger.credentials.reseal(context: CallContext(actor: "rotate-key"))
                 }
             } catch {
                 throw Runtime.fail("reseal failed: \(LedgerError.explain(error))")

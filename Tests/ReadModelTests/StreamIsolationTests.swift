@@ -43,8 +43,8 @@ struct StreamIsolationTests {
     static func served(_ streams: [StreamID], _ log: any EventLog, _ model: any ReadModel) async throws -> (tokens: [String], fromStore: Int) {
         let ledger = TieredReadTests.restartedLedger(log, tiers: [model])
         var tokens: [String] = []
-        for stream in streams { tokens.append(try await ledger.token(for: stream, secret: nil, context: CallContext()).token) }
-        return (tokens, ledger.reads(fromTier: model.name))
+        for stream in streams { tokens.append(try await ledger.reader.token(for: stream, secret: nil, context: CallContext()).token) }
+        return (tokens, ledger.reader.reads(fromTier: model.name))
     }
 
     @Test(.timeLimit(.minutes(2)), arguments: Stores.names)

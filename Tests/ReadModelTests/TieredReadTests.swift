@@ -37,21 +37,21 @@ struct TieredReadTests {
             }
             let ledger = Self.restartedLedger(log, tiers: [redis, mysql])
             #expect(!ledger.projector.isReady)
-            let served = try await ledger.token(for: stream, secret: nil, context: CallContext())
+            let served = try await ledger.reader.token(for: stream, secret: nil, context: CallContext())
             #expect(served.token == "from-the-stores")
             #expect(served.position == issued.position)
-            #expect(ledger.reads(fromTier: "redis") == 1)
+            #expect(ledger.reader.reads(fromTier: "redis") == 1)
 
             // Redis lost the key: MySQL answers.
             try await redis.reset()
-            _ = try await ledger.token(for: stream, secret: nil, context: CallContext())
-            #expect(ledger.reads(fromTier: "mysql") == 1)
+            _ = try await ledger.reader.token(for: stream, secret: nil, context: CallContext())
+            #expect(ledger.reader.reads(fromTier: "mysql") == 1)
 
             // A caller who has seen a later position than the stores hold is not served from them:
             // the log answers (the token there is still fresh, so no platform call).
-            let fromLog = try await ledger.token(for: stream, secret: nil, context: CallContext(minPosition: issued.position + 1))
+            let fromLog = try await ledger.reader.token(for: stream, secret: nil, context: CallContext(minPosition: issued.position + 1))
             #expect(fromLog.token == "from-the-stores")
-            #expect(ledger.reads(fromTier: "mysql") == 1)
+            #expect(ledger.reader.reads(fromTier: "mysql") == 1)
         }
     }
 
@@ -65,9 +65,9 @@ struct TieredReadTests {
             try await mongo.reset()
             try await StoreProjectorTests.projector(mongo, log).replay(from: nil)
             let ledger = Self.restartedLedger(log, tiers: [down, mongo])
-            #expect(try await ledger.token(for: stream, secret: nil, context: CallContext()).token == "from-mongo")
-            #expect(ledger.reads(fromTier: "mongo") == 1)
-            #expect(ledger.reads(fromTier: "redis") == 0)
+            #expect(try await ledger.reader.token(for: stream, secret: nil, context: CallContext()).token == "from-mongo")
+            #expect(ledger.reader.reads(fromTier: "mongo") == 1)
+            #expect(ledger.reader.reads(fromTier: "redis") == 0)
         }
     }
 }
