@@ -210,6 +210,8 @@ public final class SQLiteEventLog: EventLog {
             return try await body()
         } catch let error as LedgerError {
             throw error
+        } catch is CancellationError {
+            throw CancellationError()  // the caller stopped (a shutdown): not a failure of the log
         } catch {
             logger.warning("SQLite event log failed", metadata: [LogKey.error: "\(String(reflecting: error))"])
             throw LedgerError(.storeUnavailable, "the event log (SQLite) failed")

@@ -69,6 +69,9 @@ struct ResourceService: Service {
     init(release: @escaping @Sendable () async -> Void) { self.release = release }
     func run() async throws {
         try? await gracefulShutdown()
-        await release()
+        // When the group is cancelled (a failed start) this task is too, and a cancelled close
+        // gives up (sqlite-nio's throws CancellationError): release in a task of its own.
+        let release = self.release
+        await Task { await release() }.value
     }
 }

@@ -85,6 +85,8 @@ public final class Projector: Sendable {
                 for await _ in wakes {
                     do {
                         try await self.catchUp()
+                    } catch where Task.isCancelled {
+                        return  // stopping: not a failure
                     } catch {
                         logger.warning("catch-up failed, retrying on next wake-up", metadata: [LogKey.error: "\(LedgerError.explain(error))"])
                     }
