@@ -43,8 +43,8 @@ struct SchedulerTests {
             let started = ContinuousClock.now
             var round = 0
             var killed = false
-            while ContinuousClock.now - started < .seconds(20) {
-                if !killed, ContinuousClock.now - started > .seconds(7) {
+            while ContinuousClock.now - started < .seconds(15) {
+                if !killed, ContinuousClock.now - started > .seconds(5) {
                     replicas[0].kill()  // the others pick up its due streams
                     killed = true
                 }
@@ -67,7 +67,8 @@ struct SchedulerTests {
                 let (_, history) = try await HTTP.request("GET", replicas[1].baseURL + "/token/\(project)/wechat/\(app)/history?limit=1000")
                 let issued = history.components(separatedBy: "\"type\":\"token.issued\"").count - 1
                 let scheduled = history.components(separatedBy: "\"reason\":\"scheduled\"").count - 1
-                #expect(issued >= 4, "\(app) renewed several times in 20 s")
+                // Renewed about every 3.5 s: at least twice in 15 s, once by the survivors of the kill at 5 s.
+                #expect(issued >= 3, "\(app) renewed several times in 15 s")
                 #expect(simulator.state.calls(appid: app) == issued, "\(app): one upstream call per renewal")
                 #expect(scheduled == issued - 1, "\(app): readers never had to refresh; the scheduler did")
                 #expect(seen[app, default: []].count >= issued - 1)
