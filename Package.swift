@@ -258,7 +258,7 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "TokenServerTests",
+            name: "ProcessTests",
             dependencies: [
                 "PlatformSimulator",
                 "LedgerTestSupport",
