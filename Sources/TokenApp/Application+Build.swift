@@ -3,6 +3,7 @@ public import Logging
 public import Prometheus
 import TokenLedger
 import TokenHTTP
+import TokenUI
 
 /// Builds the service from its configuration: the ledger over its log and read models, the
 /// routes, and one service group that owns every resource. `serve` and the tests both call it.
@@ -26,6 +27,7 @@ public func buildApplication(
     let controller = TokenController(ledger: runtime.ledger, platforms: runtime.platforms, sealer: runtime.sealer, access: access)
     let export: (@Sendable () -> Response)? = metrics.map { registry in { @Sendable in MetricsExport.response(registry) } }
     let router = buildRouter(controller, metrics: export)
+    try Dashboard(ledger: runtime.ledger, sealer: runtime.sealer, access: access, storeProjectors: runtime.storeProjectors).addRoutes(to: router)
     let models = (["memory"] + runtime.storeProjectors.map(\.model.name)).joined(separator: "+")
     var app = Application(
         router: router,

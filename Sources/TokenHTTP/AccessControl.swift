@@ -86,7 +86,7 @@ public struct AccessControl: Sendable {
 
     /// The key an `Authorization` header presents (nil when access control is off), or
     /// `unauthenticated`.
-    func authenticate(authorization header: String?) throws -> Key? {
+    public func authenticate(authorization header: String?) throws -> Key? {
         guard enabled else { return nil }
         guard let header, header.hasPrefix("Bearer ") else {
             failures.increment()
@@ -104,7 +104,7 @@ public struct AccessControl: Sendable {
 
     /// Checks the caller's key for `scope` on `project` (`nil`: every project); returns its id
     /// (the events' actor), or nil when access control is off.
-    func authorize(_ key: Key?, _ scope: Scope, project: String?) throws -> String? {
+    public func authorize(_ key: Key?, _ scope: Scope, project: String?) throws -> String? {
         guard enabled else { return nil }
         // A route outside the authenticating middleware has no caller: refused, never let through.
         guard let key else { throw LedgerError(.unauthenticated, "send an API key as Authorization: Bearer <key>") }
@@ -122,12 +122,30 @@ public struct AccessControl: Sendable {
     /// Whether `key` may change credentials in `project` (the ledger decides it again, atomically
     /// with the append, since a secret can change while a request waits).
     func mayAdminister(_ key: Key?, project: String) -> Bool {
+        allows(key, .admin, project: project)
+    }
+
+    /// The configured key named `id` (a dashboard session names its key).
+    public func key(id: String) -> Key? {
+        keys.first { $0.id == id }
+    }
+
+    /// Whether `key` may see `project` at all (any scope); always with access control off.
+    public func maySee(_ key: Key?, project: String) -> Bool {
         guard enabled else { return true }
-        guard let key, key.scopes.contains(.admin) else { return false }
+        guard let key else { return false }
         return key.projects.map { $0.contains(project) } ?? true
     }
 
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    /// Whether `key` holds `scope` for `project`, without counting a refusal.
+    public func allows(_ key: Key?, _ scope: Scope, project: String) -> Bool {
+        guard enabled else { return true }
+        guard let key, key.scopes.contains(scope) else { return false }
+        return key.projects.map { $0.contains(project) } ?? true
+    }
+
+    /// Whether two byte strings are equal, in time independent of where they differ.
+    public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
         var difference: UInt8 = 0
         for index in a.indices { difference |= a[index] ^ b[index] }

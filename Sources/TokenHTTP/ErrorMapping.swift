@@ -1,9 +1,10 @@
 public import Hummingbird
-import TokenLedger
+public import TokenLedger
 
 /// The one mapping from errors to HTTP statuses and envelopes.
-enum ErrorMapping {
-    static func status(for code: LedgerError.Code) -> HTTPResponse.Status {
+public enum ErrorMapping {
+    /// The HTTP status a ledger error is answered with.
+    public static func status(for code: LedgerError.Code) -> HTTPResponse.Status {
         switch code {
         case .invalidInput, .unknownPlatform: .badRequest
         case .credentialsMissing, .appRemoved, .notFound: .notFound

@@ -1,11 +1,12 @@
 import Foundation
 import Hummingbird
 import HTTPTypes
-import TokenLedger
+public import TokenLedger
 
 /// What the routes read from a request besides its body, and how a served token is answered.
 extension TokenController {
-    static func stream(_ context: TokenRequestContext) throws -> StreamID {
+    /// The stream a route's `:project/:platform/:appid` names (the dashboard's routes too).
+    public static func stream(_ context: TokenRequestContext) throws -> StreamID {
         try StreamID(
             project: context.parameters.get("project") ?? "",
             platform: context.parameters.get("platform") ?? "",

@@ -115,6 +115,8 @@ struct StreamStateTests {
         #expect(state.token?.value == "tok")
         #expect(state.token?.position == 7)
         #expect(state.lastFailure?.code == "upstream_busy")
+        #expect(state.lastFailure?.platformCode == "-1" && state.lastFailure?.platformMessage == "busy", "the platform's own error is kept")
+        #expect(state.lastRefresh?.reason == .miss && state.lastRefresh?.node == "n" && state.lastRefresh?.upstreamLatencyMs == 5)
         #expect(model.checkpoint == 9)
         let revoked = recorded(try NewEvent(TokenRevoked(reason: "leaked"), metadata: metadata), 12, 4)
         model.apply([revoked])

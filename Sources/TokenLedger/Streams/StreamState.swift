@@ -20,6 +20,8 @@ public struct StreamState: Sendable, Equatable {
     public var refreshToken: String?
     /// The last failed refresh since the last token, if any.
     public var lastFailure: LastFailure?
+    /// The refresh that issued the current token (or the last one, after a revocation).
+    public var lastRefresh: LastRefresh?
     /// Whether the app was retired.
     public var removed = false
     /// Set when an event of this stream could not be opened (unknown key, tampering), until a
@@ -78,6 +80,9 @@ public struct StreamState: Sendable, Equatable {
                     throw error
                 }
                 token = CurrentToken(value: value, expiresAt: payload.expiresAt, position: event.position, issuedAt: event.recordedAt)
+                lastRefresh = LastRefresh(
+                    at: event.recordedAt, reason: payload.reason, node: event.metadata.node, upstreamLatencyMs: payload.upstreamLatencyMs
+                )
                 if let sealed = payload.refreshToken { refreshToken = try sealer.open(sealed, for: event.stream, as: .refreshToken) }
                 lastFailure = nil
                 consecutiveFailures = 0
@@ -85,7 +90,10 @@ public struct StreamState: Sendable, Equatable {
                 let payload = try event.decode(RefreshFailed.self)
                 // A superseded fetch says the app works: the token issued meanwhile is current.
                 guard payload.code != RefreshFailed.superseded else { break }
-                lastFailure = LastFailure(code: payload.code, at: event.recordedAt, position: event.position)
+                lastFailure = LastFailure(
+                    code: payload.code, at: event.recordedAt, position: event.position,
+                    platformCode: payload.platformCode, platformMessage: payload.platformMessage
+                )
                 consecutiveFailures += 1
             case .tokenRevoked:
                 token = nil
@@ -130,11 +138,37 @@ public struct LastFailure: Sendable, Equatable {
     public var at: Date
     /// Its position.
     public var position: Int64
+    /// The platform's own code (WeChat's `errcode`), when it gave one.
+    public var platformCode: String?
+    /// The platform's own message, when it gave one.
+    public var platformMessage: String?
 
     /// Creates a failure record.
-    public init(code: String, at: Date, position: Int64) {
+    public init(code: String, at: Date, position: Int64, platformCode: String? = nil, platformMessage: String? = nil) {
         self.code = code
         self.at = at
         self.position = position
+        self.platformCode = platformCode
+        self.platformMessage = platformMessage
+    }
+}
+
+/// The refresh that issued a stream's token: when, why, on which replica, how long the platform took.
+public struct LastRefresh: Sendable, Equatable {
+    /// When its `token.issued` was recorded.
+    public var at: Date
+    /// Why it was fetched.
+    public var reason: RefreshReason
+    /// The replica that appended it.
+    public var node: String
+    /// How long the platform took to answer, in milliseconds.
+    public var upstreamLatencyMs: Int
+
+    /// Creates a refresh record.
+    public init(at: Date, reason: RefreshReason, node: String, upstreamLatencyMs: Int) {
+        self.at = at
+        self.reason = reason
+        self.node = node
+        self.upstreamLatencyMs = upstreamLatencyMs
     }
 }

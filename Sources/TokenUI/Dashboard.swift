@@ -1,0 +1,136 @@
+public import Foundation
+import HTTPTypes
+import NIOCore
+public import Hummingbird
+import Mustache
+public import TokenHTTP
+public import TokenLedger
+
+/// The dashboard at `/ui`: the fleet, one app's timeline and history with admin actions, and the
+/// cluster, server-rendered from the memory model and the log.
+///
+/// Access follows `auth`: with keys, `/ui/login` takes an API key once and opens a signed,
+/// expiring session cookie; every action carries the session's CSRF token. A key sees only its
+/// projects, and actions only where its scopes allow them (the same checks as the API).
+public struct Dashboard: Sendable {
+    let ledger: Ledger
+    let sealer: Sealer
+    let access: AccessControl
+    let sessions: Sessions
+    let storeProjectors: [StoreProjector]
+    let library: MustacheLibrary
+    let now: @Sendable () -> Date
+
+    /// Apps per fleet page.
+    static let pageSize = 100
+
+    /// A dashboard over `ledger`, showing history opened with `sealer`, behind `access`;
+    /// `storeProjectors` are listed on the cluster page, `now` is the clock states are judged at.
+    public init(
+        ledger: Ledger, sealer: Sealer, access: AccessControl, storeProjectors: [StoreProjector] = [],
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) throws {
+        self.ledger = ledger
+        self.sealer = sealer
+        self.access = access
+        self.sessions = Sessions()
+        self.storeProjectors = storeProjectors
+        self.now = now
+        var library = MustacheLibrary()
+        for (name, text) in Templates.all { try library.register(text, named: name) }
+        self.library = library
+    }
+
+    /// Adds the `/ui` routes to `router` (outside the API's bearer authentication: the dashboard
+    /// authenticates with its session cookie).
+    public func addRoutes(to router: Router<TokenRequestContext>) {
+        router.get("ui/style.css") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=3600"], body: .init(byteBuffer: ByteBuffer(string: Templates.style)))
+        }
+        router.get("ui/login", use: loginForm)
+        router.post("ui/login", use: login)
+        router.post("ui/logout", use: logout)
+        router.get("ui", use: fleet)
+        router.get("ui/cluster", use: cluster)
+        router.get("ui/app/:project/:platform/:appid", use: app)
+        router.post("ui/app/:project/:platform/:appid/refresh", use: refreshNow)
+        router.post("ui/app/:project/:platform/:appid/secret", use: setSecret)
+    }
+
+    /// Who is looking: the key of a valid session, or everyone with access control off.
+    struct Viewer {
+        let key: AccessControl.Key?
+        let session: Sessions.Session?
+        /// The header's "signed in as" part.
+        let user: User
+    }
+
+    /// The header's user part.
+    struct User {
+        let name: String
+        let canLogOut: Bool
+        let csrf: String
+    }
+
+    /// The viewer of `request`, or nil when a session is needed and there is none.
+    func viewer(_ request: Request) -> Viewer? {
+        guard access.enabled else {
+            return Viewer(key: nil, session: nil, user: User(name: "everyone (auth.mode: none)", canLogOut: false, csrf: sessions.csrf(for: nil)))
+        }
+        guard let value = Sessions.value(inCookieHeader: request.headers[.cookie]),
+            let session = sessions.verify(value, now: now()),
+            let key = access.key(id: session.keyID)
+        else { return nil }
+        return Viewer(key: key, session: session, user: User(name: key.id, canLogOut: true, csrf: sessions.csrf(for: session)))
+    }
+
+    /// Runs `body` for a signed-in viewer; otherwise sends the browser to the login form.
+    func signedIn(_ request: Request, _ body: (Viewer) async throws -> Response) async throws -> Response {
+        guard let viewer = viewer(request) else { return Self.redirect("/ui/login") }
+        do {
+            return try await body(viewer)
+        } catch let error as LedgerError {
+            return page("message", Message(title: "Not possible", kind: "problem", text: error.message, user: viewer.user), status: ErrorMapping.status(for: error.code))
+        }
+    }
+
+    /// A page rendered from `template` with `object`.
+    func page(_ template: String, _ object: Any, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        let html = library.render(object, withTemplate: template) ?? ""
+        var fields: HTTPFields = [
+            .contentType: "text/html; charset=utf-8",
+            .cacheControl: "no-store",
+            .contentSecurityPolicy: "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+            .frameOptions: "DENY",
+            .referrerPolicy: "no-referrer",
+        ]
+        fields.append(contentsOf: headers)
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// `303 See Other` to `location`.
+    static func redirect(_ location: String, headers: HTTPFields = [:]) -> Response {
+        var fields: HTTPFields = [.location: location]
+        fields.append(contentsOf: headers)
+        return Response(status: .seeOther, headers: fields)
+    }
+
+    /// A message page's contents.
+    struct Message {
+        let title: String
+        /// `notice` or `problem`.
+        let kind: String
+        let text: String
+        let user: User?
+    }
+
+    /// The stream a route names.
+    static func stream(_ context: TokenRequestContext) throws -> StreamID {
+        try TokenController.stream(context)
+    }
+
+    /// `/ui/app/project/platform/appid`, percent-encoded.
+    static func appPath(_ stream: StreamID) -> String {
+        "/ui/app/" + [stream.project, stream.platform, stream.appid].map(Formatting.encode).joined(separator: "/")
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import HTTPTypes
+import LedgerTestSupport
+import Testing
+import TokenHTTP
+import TokenLedger
+
+/// Sessions, CSRF tokens, scopes and projects on the dashboard (`auth.mode: keys`).
+struct AccessTests {
+    let admin = AccessControl.newKey(id: "ops", scopes: [.read, .refresh, .admin], projects: [])
+    let reader = AccessControl.newKey(id: "viewer", scopes: [.read], projects: [])
+    let demoAdmin = AccessControl.newKey(id: "demo-ops", scopes: [.read, .refresh, .admin], projects: ["demo"])
+
+    func fixture() throws -> UIFixture {
+        try UIFixture(access: AccessControl(mode: .keys, entries: [admin.entry, reader.entry, demoAdmin.entry]))
+    }
+
+    @Test func pagesNeedASessionOpenedWithAKnownKey() async throws {
+        let fixture = try fixture()
+        try await fixture.test { client in
+            let anonymous = try await client.get("/ui")
+            #expect(anonymous.status == 303 && anonymous.headers[.location] == "/ui/login")
+            #expect(try await client.get("/ui/login").html.contains("name=\"key\""))
+            let wrong = try await client.post("/ui/login", form: ["key": "tl_wrong"])
+            #expect(wrong.status == 401 && wrong.headers[.setCookie] == nil)
+            let answer = try await client.post("/ui/login", form: ["key": admin.key])
+            let setCookie = try #require(answer.headers[.setCookie])
+            #expect(setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Strict") && setCookie.contains("Path=/ui"))
+            #expect(setCookie.contains("Max-Age=") && !setCookie.contains(admin.key), "the key itself is never in the cookie")
+            let cookie = try await client.login(admin.key)
+            #expect(try await client.get("/ui", cookie: cookie).status == 200)
+            #expect(try await client.get("/ui/cluster", cookie: cookie).status == 200)
+            // A cookie whose signature does not hold is no session.
+            let tampered = cookie.replacingOccurrences(of: ".", with: "x", options: [], range: cookie.range(of: ".", options: .backwards))
+            #expect(try await client.get("/ui", cookie: tampered).status == 303)
+            let forgedID = cookie.replacingOccurrences(of: "=", with: "=0", options: [], range: cookie.range(of: "="))
+            #expect(try await client.get("/ui", cookie: forgedID).status == 303)
+        }
+    }
+
+    @Test func sessionsExpire() async throws {
+        let fixture = try fixture()
+        try await fixture.test { client in
+            let cookie = try await client.login(admin.key)
+            fixture.ledger.clock.advance(by: 8 * 3600 + 1)
+            #expect(try await client.get("/ui", cookie: cookie).status == 303)
+        }
+    }
+
+    @Test func aReadKeySeesNoActionsAndCannotAct() async throws {
+        let fixture = try fixture()
+        try await fixture.app("demo", "wechat", "wx1")
+        try await fixture.test { client in
+            let cookie = try await client.login(reader.key)
+            let page = try await client.get("/ui/app/demo/wechat/wx1", cookie: cookie)
+            #expect(page.status == 200 && !page.html.contains("refresh-form") && !page.html.contains("secret-form"))
+            #expect(!page.html.contains("id=\"history\""), "the history is an admin's, as in the API")
+            let csrf = try #require(page.csrf, "the sign-out form carries the session's token")
+            let (events, calls) = (try await fixture.events().count, fixture.healthy.calls)
+            let refused = try await client.post("/ui/app/demo/wechat/wx1/refresh", cookie: cookie, form: ["csrf": csrf, "confirm": "yes"])
+            #expect(refused.status == 403)
+            #expect(try await fixture.events().count == events && fixture.healthy.calls == calls)
+        }
+    }
+
+    @Test func aForgedActionIsRefused() async throws {
+        let fixture = try fixture()
+        try await fixture.app("demo", "wechat", "wx1")
+        try await fixture.test { client in
+            let cookie = try await client.login(admin.key)
+            let other = try await client.login(demoAdmin.key)
+            let otherCSRF = try #require(try await client.get("/ui/app/demo/wechat/wx1", cookie: other).csrf)
+            let events = try await fixture.events().count
+            for form in [["confirm": "yes"], ["confirm": "yes", "csrf": "x"], ["confirm": "yes", "csrf": otherCSRF]] {
+                let answer = try await client.post("/ui/app/demo/wechat/wx1/refresh", cookie: cookie, form: form)
+                #expect(answer.status == 403, "\(form)")
+            }
+            let unsigned = try await client.post("/ui/app/demo/wechat/wx1/refresh", form: ["confirm": "yes", "csrf": otherCSRF])
+            #expect(unsigned.status == 401)
+            #expect(try await fixture.events().count == events)
+            let csrf = try #require(try await client.get("/ui/app/demo/wechat/wx1", cookie: cookie).csrf)
+            #expect(try await client.post("/ui/app/demo/wechat/wx1/refresh", cookie: cookie, form: ["confirm": "yes", "csrf": csrf]).status == 303)
+            #expect(try await fixture.events().count == events + 1)
+        }
+    }
+
+    @Test func aKeyForSomeProjectsSeesOnlyThose() async throws {
+        let fixture = try fixture()
+        let demo = try await fixture.app("demo", "wechat", "wx1")
+        let other = try await fixture.app("other", "wechat", "wx1")
+        try await fixture.test { client in
+            let cookie = try await client.login(demoAdmin.key)
+            let fleet = try await client.get("/ui", cookie: cookie)
+            #expect(fleet.state(of: demo) != nil && fleet.state(of: other) == nil && !fleet.html.contains("value=\"other\""))
+            #expect(try await client.get("/ui/app/other/wechat/wx1", cookie: cookie).status == 403)
+            #expect(try await client.get("/ui/cluster", cookie: cookie).status == 403, "the cluster spans every project")
+            let csrf = try #require(try await client.get("/ui/app/demo/wechat/wx1", cookie: cookie).csrf)
+            let refused = try await client.post("/ui/app/other/wechat/wx1/refresh", cookie: cookie, form: ["confirm": "yes", "csrf": csrf])
+            #expect(refused.status == 403)
+        }
+    }
+
+    @Test func signingOutClearsTheCookie() async throws {
+        let fixture = try fixture()
+        try await fixture.test { client in
+            let cookie = try await client.login(admin.key)
+            let csrf = try #require(try await client.get("/ui", cookie: cookie).csrf)
+            #expect(try await client.post("/ui/logout", cookie: cookie, form: [:]).status == 403)
+            let out = try await client.post("/ui/logout", cookie: cookie, form: ["csrf": csrf])
+            #expect(out.status == 303 && out.headers[.setCookie]?.contains("Max-Age=0") == true)
+        }
+    }
+}
