@@ -27,7 +27,9 @@ public func buildApplication(
     let controller = TokenController(ledger: runtime.ledger, platforms: runtime.platforms, sealer: runtime.sealer, access: access)
     let export: (@Sendable () -> Response)? = metrics.map { registry in { @Sendable in MetricsExport.response(registry) } }
     let router = buildRouter(controller, metrics: export)
-    try Dashboard(ledger: runtime.ledger, sealer: runtime.sealer, access: access, storeProjectors: runtime.storeProjectors).addRoutes(to: router)
+    try Dashboard(
+        ledger: runtime.ledger, sealer: runtime.sealer, access: access, policy: configuration.refresh.policy, storeProjectors: runtime.storeProjectors
+    ).addRoutes(to: router)
     let models = (["memory"] + runtime.storeProjectors.map(\.model.name)).joined(separator: "+")
     var app = Application(
         router: router,

@@ -96,14 +96,9 @@ public struct LedgerRuntime: Sendable {
     /// The scheduler, when this replica runs one (`refresh.enabled` and a positive interval).
     private static func scheduler(_ refresh: ServerConfiguration.Refresh, ledger: Ledger, logger: Logger) -> (any Service)? {
         guard refresh.schedules else { return nil }
-        let policy = RefreshPlan.Policy(
-            lead: refresh.lead > .zero ? refresh.lead.seconds : 2 * refresh.interval.seconds,
-            jitter: refresh.jitter.seconds,
-            maxBackoff: refresh.maxBackoff.seconds
-        )
         let scheduler = RefreshScheduler(
             ledger: ledger,
-            options: RefreshScheduler.Options(interval: refresh.interval, policy: policy, concurrency: refresh.concurrency),
+            options: RefreshScheduler.Options(interval: refresh.interval, policy: refresh.policy, concurrency: refresh.concurrency),
             logger: logger
         )
         return RunService { try await scheduler.run() }

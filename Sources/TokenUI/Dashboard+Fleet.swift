@@ -48,6 +48,8 @@ extension Dashboard {
         let error: String?
         let expires: String
         let expiresISO: String
+        let renews: String
+        let renewsISO: String
         let refreshed: String
         let refreshedISO: String
         let reason: String
@@ -101,13 +103,31 @@ extension Dashboard {
             matching: matching.count,
             page: number,
             pages: pages,
-            rows: slice.map { row($0, now: now) },
+            rows: slice.map { row($0, renewal: renewal(of: $0.stream, in: visible[$0.stream]), now: now) },
             previous: number > 1 ? link(state: state?.rawValue, page: number - 1) : nil,
             next: number < pages ? link(state: state?.rawValue, page: number + 1) : nil
         )
     }
 
-    func row(_ status: AppStatus, now: Date) -> Row {
+    /// When the scheduler plans to renew `stream` (its own plan, from the same state).
+    func renewal(of stream: StreamID, in state: StreamState?) -> RefreshPlan.Decision? {
+        guard let policy, let state else { return nil }
+        return RefreshPlan.decide(
+            state, stream: stream, freshness: ledger.options.freshness, policy: policy,
+            renewalWindow: ledger.refresher.renewalWindow(of: stream, options: state.options)
+        )
+    }
+
+    func row(_ status: AppStatus, renewal: RefreshPlan.Decision?, now: Date) -> Row {
+        let renews: String
+        var renewsISO = ""
+        switch renewal {
+        case .due(let date)?:
+            renews = date <= now ? "now" : Formatting.relative(date, now: now)
+            renewsISO = Formatting.iso(date)
+        case .parkedUntilNewSecret?: renews = "after a new secret"
+        case .idle?, nil: renews = "—"
+        }
         let refresh = status.lastRefresh
         return Row(
             stream: status.stream.description,
@@ -120,6 +140,8 @@ extension Dashboard {
             error: status.error,
             expires: status.expiresAt.map { Formatting.relative($0, now: now) } ?? "—",
             expiresISO: status.expiresAt.map(Formatting.iso) ?? "",
+            renews: renews,
+            renewsISO: renewsISO,
             refreshed: refresh.map { Formatting.relative($0.at, now: now) } ?? "—",
             refreshedISO: refresh.map { Formatting.iso($0.at) } ?? "",
             reason: refresh?.reason.rawValue ?? "",

@@ -14,7 +14,7 @@ enum Templates {
         h1{font-size:1.3em;margin:.2em 0 .6em}h2{font-size:1.1em;margin:1.2em 0 .4em}
         table{border-collapse:collapse;width:100%;background:#fff}
         th,td{text-align:left;padding:.3em .5em;border-bottom:1px solid #e3e6eb;vertical-align:top}
-        th{background:#eef0f4;font-weight:600}td.num{text-align:right}
+        th{background:#eef0f4;font-weight:600}td.num,th.num{text-align:right}
         .counts{display:flex;gap:.6em;flex-wrap:wrap;margin-bottom:1em}
         .count{background:#fff;border:1px solid #d8dce3;border-radius:6px;padding:.4em .8em;text-decoration:none;color:inherit}
         .count b{font-size:1.3em;display:block}
@@ -64,11 +64,11 @@ enum Templates {
         <button>Filter</button>
         </form>
         <p class="muted">{{matching}} matching, page {{page}} of {{pages}}</p>
-        <table id="fleet"><thead><tr><th>Project</th><th>Platform</th><th>App id</th><th>State</th><th>Expires</th><th>Last refresh</th><th>Why</th><th>Replica</th><th class="num">Latency</th><th>Budget</th></tr></thead><tbody>
+        <table id="fleet"><thead><tr><th>Project</th><th>Platform</th><th>App id</th><th>State</th><th>Expires</th><th>Renews</th><th>Last refresh</th><th>Why</th><th>Replica</th><th class="num">Latency</th><th>Budget</th></tr></thead><tbody>
         {{#rows}}<tr data-app="{{stream}}" data-state="{{state}}"><td>{{project}}</td><td>{{platform}}</td><td><a href="{{href}}">{{appid}}</a></td>
         <td><span class="state {{state}}">{{stateLabel}}</span>{{#error}}<div class="error">{{error}}</div>{{/error}}</td>
-        <td title="{{expiresISO}}">{{expires}}</td><td title="{{refreshedISO}}">{{refreshed}}</td><td>{{reason}}</td><td>{{node}}</td><td class="num">{{latency}}</td><td>{{budget}}</td></tr>
-        {{/rows}}{{^rows}}<tr><td colspan="10" class="muted">No apps match.</td></tr>{{/rows}}
+        <td title="{{expiresISO}}">{{expires}}</td><td title="{{renewsISO}}">{{renews}}</td><td title="{{refreshedISO}}">{{refreshed}}</td><td>{{reason}}</td><td>{{node}}</td><td class="num">{{latency}}</td><td>{{budget}}</td></tr>
+        {{/rows}}{{^rows}}<tr><td colspan="11" class="muted">No apps match.</td></tr>{{/rows}}
         </tbody></table>
         <div class="pager">{{#previous}}<a rel="prev" href="{{.}}">← previous</a>{{/previous}}{{#next}}<a rel="next" href="{{.}}">next →</a>{{/next}}</div>
         {{> foot}}

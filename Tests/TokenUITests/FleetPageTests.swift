@@ -25,6 +25,8 @@ struct FleetPageTests {
             #expect(page.html.contains("upstream_busy: -1"), "the platform's own error is shown")
             #expect(page.html.contains("upstream_rejected_credentials: 40001"))
             #expect(page.html.contains("<b>5</b>all apps"))
+            // The scheduler's plan: 300 s margin and 60 s lead before the 7200 s expiry; none for a parked app.
+            #expect(page.html.contains(">in 1h 54m</td>") && page.html.contains(">after a new secret</td>"))
             fixture.ledger.clock.advance(by: 7200 - 200)
             let later = try await client.get("/ui?state=stale")
             #expect(later.state(of: stale) == "stale" && later.state(of: fresh) == "stale")

@@ -26,7 +26,8 @@ struct UIFixture: Sendable {
         busy.setFailure(PlatformError(.busy, platformCode: "-1", platformMessage: Self.hostile))
         let ledger = try LedgerFixture(platforms: ["wechat": healthy, "feishu": busy])
         dashboard = try Dashboard(
-            ledger: ledger.ledger, sealer: ledger.sealer, access: try access ?? AccessControl(mode: .none, entries: []), now: { ledger.clock.now }
+            ledger: ledger.ledger, sealer: ledger.sealer, access: try access ?? AccessControl(mode: .none, entries: []),
+            policy: RefreshPlan.Policy(lead: 60, jitter: 0), now: { ledger.clock.now }
         )
         self.ledger = ledger
     }
