@@ -6,7 +6,8 @@ admin key and a read key made by `tokenledger key new`), sets up one healthy app
 busy platform and one parked on a rejected secret, then in the browser: signs in, checks each app's
 state on the fleet page, one bar per token on the app page, that a refresh from the page appends one
 event and calls the platform once, that a forged action without the CSRF token is refused, and that
-a read key sees no action. Saves a screenshot of each page into docs/screenshots/.
+a read key sees no action. Saves a screenshot of each page into docs/screenshots/ (or
+$TOKENLEDGER_SCREENSHOTS_DIR).
 """
 import json
 import os
@@ -28,7 +29,8 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHOTS = os.path.join(ROOT, "docs", "screenshots")
+# The README's screenshots, retaken on every run (TOKENLEDGER_SCREENSHOTS_DIR puts them elsewhere).
+SHOTS = os.environ.get("TOKENLEDGER_SCREENSHOTS_DIR") or os.path.join(ROOT, "docs", "screenshots")
 BIN = os.path.join(ROOT, ".build", "debug")
 failures = []
 

@@ -114,11 +114,14 @@ extension Dashboard {
         guard let viewer = viewer(request) else {
             return page("message", Message(title: "Signed out", kind: "problem", text: "Sign in again to act.", user: nil), status: .unauthorized)
         }
-        let form = try await Self.form(ActionForm.self, from: request, context: context)
-        guard sessions.checkCSRF(form.csrf, session: viewer.session) else {
-            return page("message", Message(title: "Refused", kind: "problem", text: "The form's CSRF token is missing or wrong.", user: viewer.user), status: .forbidden)
-        }
-        return try await signedIn(request) { viewer in
+        return try await showingErrors(to: viewer) {
+            let form = try await Self.form(ActionForm.self, from: request, context: context)
+            guard sessions.checkCSRF(form.csrf, session: viewer.session) else {
+                return page(
+                    "message", Message(title: "Refused", kind: "problem", text: "The form's CSRF token is missing or wrong.", user: viewer.user),
+                    status: .forbidden
+                )
+            }
             let stream = try Self.stream(context)
             guard form.confirm == "yes" else {
                 throw LedgerError(.invalidInput, "tick the confirmation box to go ahead")

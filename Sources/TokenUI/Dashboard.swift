@@ -90,8 +90,13 @@ public struct Dashboard: Sendable {
     /// Runs `body` for a signed-in viewer; otherwise sends the browser to the login form.
     func signedIn(_ request: Request, _ body: (Viewer) async throws -> Response) async throws -> Response {
         guard let viewer = viewer(request) else { return Self.redirect("/ui/login") }
+        return try await showingErrors(to: viewer) { try await body(viewer) }
+    }
+
+    /// What `body` answers, or a page saying why the ledger refused (with the API's status).
+    func showingErrors(to viewer: Viewer, _ body: () async throws -> Response) async throws -> Response {
         do {
-            return try await body(viewer)
+            return try await body()
         } catch let error as LedgerError {
             return page("message", Message(title: "Not possible", kind: "problem", text: error.message, user: viewer.user), status: ErrorMapping.status(for: error.code))
         }
