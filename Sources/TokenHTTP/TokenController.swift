@@ -64,7 +64,9 @@ public struct TokenController: Sendable {
         let version = try await ledger.credentials.set(
             stream, secret: body.secret, options: body.options, verify: body.verify, context: Self.callContext(request, actor: actor)
         )
-        return try Envelope.value(["stream": stream.description, "version": String(version)])
+        // The position to pass as X-Ledger-Min-Position to another replica, to read this change there.
+        let position = ledger.projector.model.state(of: stream)?.position ?? ledger.projector.model.checkpoint
+        return try Envelope.value(["stream": stream.description, "version": String(version)], headers: [.position: String(position)])
     }
 
     /// `GET /token/…/history`: the stream's events, secrets and tokens masked (admin).
