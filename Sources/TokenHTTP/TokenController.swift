@@ -30,6 +30,7 @@ public struct TokenController: Sendable {
         api.get("token/:project/:platform/:appid", use: token)
         api.put("token/:project/:platform/:appid", use: refresh)
         api.put("token/:project/:platform/:appid/credentials", use: setCredentials)
+        api.get("token/:project/:platform/:appid/status", use: status)
         api.get("token/:project/:platform/:appid/history", use: history)
         api.get("events", use: events)
     }
@@ -65,6 +66,13 @@ public struct TokenController: Sendable {
             stream, secret: body.secret, options: body.options, verify: body.verify, context: Self.callContext(request, actor: actor)
         )
         return try Envelope.value(["stream": stream.description, "version": String(version)])
+    }
+
+    /// `GET /token/…/status`: state, expiry, next renewal and today's budget — never the token (read).
+    @Sendable func status(_ request: Request, context: TokenRequestContext) async throws -> Response {
+        let stream = try Self.stream(context)
+        _ = try access.authorize(context.caller, .read, project: stream.project)
+        return try Envelope.value(StatusBody(try ledger.reader.status(of: stream)))
     }
 
     /// `GET /token/…/history`: the stream's events, secrets and tokens masked (admin).
