@@ -121,7 +121,8 @@ extension ServerConfiguration.PlatformSettings {
                 }
                 self.early[name] = .seconds(early)
             }
-            budgets[name] = try Self.budget(platform, name: name, default: budgets[name] ?? QuotaBudget())
+            let budget = try Self.budget(platform, name: name, default: budgets[name] ?? QuotaBudget())
+            budgets[name] = budget == QuotaBudget() ? nil : budget
         }
         if let url = reader.string(forKey: "dingtalk.oapi_base_url") { baseURLs["dingtalk.oapi"] = url }
         if let url = reader.string(forKey: "oauth2.token_url") { baseURLs["oauth2.token_url"] = url }

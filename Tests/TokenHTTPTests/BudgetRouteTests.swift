@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import LedgerTestSupport
 import Testing
 import TokenHTTP
@@ -33,7 +34,9 @@ struct BudgetRouteTests {
     }
 
     @Test func theStatusTellsStateExpiryAndBudgetButNeverTheToken() async throws {
-        let fixture = try HTTPFixture(budgets: QuotaBudgets(["wechat": QuotaBudget(daily: 2000, forcedDaily: 20)]))
+        let fixture = try HTTPFixture(
+            platform: FakePlatform(prefix: "token-of-wx1-"), budgets: QuotaBudgets(["wechat": QuotaBudget(daily: 2000, forcedDaily: 20)])
+        )
         try await fixture.test { client async throws in
             let token = try #require(try await client.call(.get, path + "?secret=S").data)
             _ = try await client.call(.put, path, body: "{}")

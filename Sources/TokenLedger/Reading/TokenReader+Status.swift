@@ -12,6 +12,12 @@ extension TokenReader {
         guard let state = projector.model.state(of: stream) else {
             throw LedgerError(.notFound, "nothing is known of \(stream)")
         }
+        return status(of: stream, state: state)
+    }
+
+    /// The status of `stream` folded as `state` (a page listing many streams reads them all at
+    /// once with `MemoryReadModel.allStates()`).
+    public func status(of stream: StreamID, state: StreamState) -> StreamStatus {
         let now = self.now()
         return StreamStatus(
             stream: stream,

@@ -10,8 +10,8 @@ extension Refresher {
         projector.model.state(of: stream).map { budgetUsage(of: stream, state: $0) }
     }
 
-    /// Today's budget of `stream` in `state`.
-    func budgetUsage(of stream: StreamID, state: StreamState) -> BudgetUsage {
+    /// Today's budget of `stream` folded as `state`.
+    public func budgetUsage(of stream: StreamID, state: StreamState) -> BudgetUsage {
         BudgetUsage(state.calls, budget: budgets.budget(of: stream, options: state.options), platform: stream.platform, now: now())
     }
 
