@@ -8,7 +8,9 @@ import Testing
 /// users come for is one upstream call per refresh, whatever the number of replicas and readers.
 @Suite(.serialized)
 struct ClusterTests {
-    static func startReplicas(_ count: Int, simulator: RunningSimulator, key: String) async throws -> [ServerProcess] {
+    static func startReplicas(
+        _ count: Int, simulator: RunningSimulator, key: String, environment extra: [String: String] = [:], names: String = "replica"
+    ) async throws -> [ServerProcess] {
         let postgres = try TestEnvironment.required("TOKENLEDGER_TEST_POSTGRES_URL")
         var replicas: [ServerProcess] = []
         for index in 0..<count {
@@ -20,8 +22,8 @@ struct ClusterTests {
                         "PLATFORMS_WECHAT_BASE_URL": simulator.baseURL,
                         "SECRETS_KEY": key,
                         "EVENTLOG_POLL_INTERVAL_MS": "5000",
-                    ],
-                    name: "replica\(index)"
+                    ].merging(extra) { $1 },
+                    name: "\(names)\(index)"
                 )
             )
         }
