@@ -15,6 +15,17 @@ public enum HTTP {
         public let error: String
         /// The stable error code.
         public let errorCode: String?
+
+        private enum CodingKeys: String, CodingKey { case code, data, error, errorCode }
+
+        /// Decodes an envelope; a `data` that is not a string (an object, null) reads as nil.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            code = try container.decode(Int.self, forKey: .code)
+            data = try? container.decode(String.self, forKey: .data)
+            error = try container.decode(String.self, forKey: .error)
+            errorCode = try container.decodeIfPresent(String.self, forKey: .errorCode)
+        }
     }
 
     /// Status and body of one request.

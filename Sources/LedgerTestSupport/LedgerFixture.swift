@@ -18,11 +18,14 @@ public struct LedgerFixture: Sendable {
     /// The sealer the ledger uses (a test writing events behind the ledger's back needs it).
     public let sealer: Sealer
 
-    /// Builds a ledger over `log` (by default a fresh in-memory one that records at `clock`'s time).
+    /// Builds a ledger over `log` (by default a fresh in-memory one that records at `clock`'s time),
+    /// holding forced refreshes to `budgets` (none by default) and planning renewals by `renewalPolicy`.
     public init(
         log: (any EventLog)? = nil,
         platforms: [String: any Platform],
         freshness: Freshness = Freshness(),
+        budgets: QuotaBudgets = QuotaBudgets(),
+        renewalPolicy: RefreshPlan.Policy? = nil,
         node: String = "test",
         sealer: Sealer? = nil,
         clock: TestClock = TestClock()
@@ -33,7 +36,7 @@ public struct LedgerFixture: Sendable {
         let projector = Projector(log: log, model: MemoryReadModel(sealer: sealer), logger: logger)
         self.ledger = Ledger(
             log: log, projector: projector, platforms: platforms, sealer: sealer,
-            options: Ledger.Options(freshness: freshness, node: node), logger: logger, now: { clock.now }
+            options: Ledger.Options(freshness: freshness, node: node, budgets: budgets, renewalPolicy: renewalPolicy), logger: logger, now: { clock.now }
         )
         self.log = log
         self.clock = clock

@@ -25,11 +25,15 @@ public func buildApplication(
     }
     let runtime = try await LedgerRuntime.make(configuration, logger: logger)
     let controller = TokenController(ledger: runtime.ledger, platforms: runtime.platforms, sealer: runtime.sealer, access: access)
-    let export: (@Sendable () -> Response)? = metrics.map { registry in { @Sendable in MetricsExport.response(registry) } }
+    let export: (@Sendable () -> Response)? = metrics.map { registry in
+        { @Sendable in
+            // Gauges computed from the memory model are brought up to date at each scrape.
+            runtime.ledger.refresher.recordBudgetMetrics()
+            return MetricsExport.response(registry)
+        }
+    }
     let router = buildRouter(controller, metrics: export)
-    try Dashboard(
-        ledger: runtime.ledger, sealer: runtime.sealer, access: access, policy: configuration.refresh.policy, storeProjectors: runtime.storeProjectors
-    ).addRoutes(to: router)
+    try Dashboard(ledger: runtime.ledger, sealer: runtime.sealer, access: access, storeProjectors: runtime.storeProjectors).addRoutes(to: router)
     let models = (["memory"] + runtime.storeProjectors.map(\.model.name)).joined(separator: "+")
     var app = Application(
         router: router,

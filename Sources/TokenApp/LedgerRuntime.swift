@@ -57,7 +57,10 @@ public struct LedgerRuntime: Sendable {
                     maxFraction: configuration.refresh.maxEarlyFraction
                 ),
                 node: node,
-                readYourWritesTimeout: configuration.http.readYourWritesTimeout
+                readYourWritesTimeout: configuration.http.readYourWritesTimeout,
+                budgets: QuotaBudgets(configuration.platforms.budgets),
+                // Replicas share the configuration: one that does not schedule still tells the plan.
+                renewalPolicy: configuration.refresh.interval > .zero ? renewalPolicy(configuration.refresh) : nil
             ),
             logger: logger
         )
@@ -98,10 +101,19 @@ public struct LedgerRuntime: Sendable {
         guard refresh.schedules else { return nil }
         let scheduler = RefreshScheduler(
             ledger: ledger,
-            options: RefreshScheduler.Options(interval: refresh.interval, policy: refresh.policy, concurrency: refresh.concurrency),
+            options: RefreshScheduler.Options(interval: refresh.interval, policy: renewalPolicy(refresh), concurrency: refresh.concurrency),
             logger: logger
         )
         return RunService { try await scheduler.run() }
+    }
+
+    /// How the scheduler plans renewals under `refresh.*`.
+    private static func renewalPolicy(_ refresh: ServerConfiguration.Refresh) -> RefreshPlan.Policy {
+        RefreshPlan.Policy(
+            lead: refresh.lead > .zero ? refresh.lead.seconds : 2 * refresh.interval.seconds,
+            jitter: refresh.jitter.seconds,
+            maxBackoff: refresh.maxBackoff.seconds
+        )
     }
 
     /// Applies the log's migrations (none when every one is applied, so that serve may run as
@@ -121,6 +133,7 @@ public struct LedgerRuntime: Sendable {
             let stream = try StreamID(parsing: app.stream)
             do {
                 try await platforms[stream.platform]?.checkOptions(app.options)
+                try QuotaBudget.checkOptions(app.options)
             } catch let refusal as LedgerError {
                 throw ConfigurationFailure(message: "app_options of \(stream): \(refusal.message)")
             }

@@ -121,6 +121,8 @@ extension ServerConfiguration.PlatformSettings {
                 }
                 self.early[name] = .seconds(early)
             }
+            let budget = try Self.budget(platform, name: name, default: budgets[name] ?? QuotaBudget())
+            budgets[name] = budget == QuotaBudget() ? nil : budget
         }
         if let url = reader.string(forKey: "dingtalk.oapi_base_url") { baseURLs["dingtalk.oapi"] = url }
         if let url = reader.string(forKey: "oauth2.token_url") { baseURLs["oauth2.token_url"] = url }
@@ -130,6 +132,20 @@ extension ServerConfiguration.PlatformSettings {
         for (name, url) in baseURLs.sorted(by: { $0.key < $1.key }) {
             _ = try ConfigurationFailure.rethrowing { try TokenURLPolicy.host(of: url, name: Self.configKey(ofURL: name)) }
         }
+    }
+
+    /// `platforms.<name>.daily_budget` and `forced_daily_budget` over `value`, from a reader
+    /// scoped to the platform: non-negative integers.
+    static func budget(_ reader: ConfigReader, name: String, default value: QuotaBudget) throws -> QuotaBudget {
+        var budget = value
+        for (key, path) in [("daily_budget", \QuotaBudget.daily), ("forced_daily_budget", \QuotaBudget.forcedDaily)] {
+            guard let limit = reader.int(forKey: ConfigKey(key)) else { continue }
+            guard limit >= 0 else {
+                throw ConfigurationFailure(message: "platforms.\(name).\(key) must not be negative, is \(limit)")
+            }
+            budget[keyPath: path] = limit
+        }
+        return budget
     }
 
     /// The configuration key a `baseURLs` entry was read from.

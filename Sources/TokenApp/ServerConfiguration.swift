@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 public import TokenHTTP
+public import TokenLedger
 
 /// Everything the service reads from configuration, typed and checked once, with the defaults of
 /// `config/default.yaml`. Each part has an `init(reader:)` over its own scope
@@ -90,6 +91,11 @@ public struct ServerConfiguration: Sendable {
         public var baseURLs: [String: String] = [:]
         /// `platforms.<name>.early_seconds`: the margin of one platform, where it differs from `refresh.early_seconds`.
         public var early: [String: Duration] = [:]
+        /// `platforms.<name>.daily_budget` and `platforms.<name>.forced_daily_budget`: the upstream
+        /// calls and forced refreshes an app may spend per platform day before forced refreshes
+        /// are refused (default: the documented quotas, `QuotaBudget.documented` — WeChat 2,000
+        /// and 20; no budget elsewhere).
+        public var budgets: [String: QuotaBudget] = QuotaBudget.documented
 
         /// The defaults.
         public init() {}

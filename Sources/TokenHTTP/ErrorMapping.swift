@@ -11,6 +11,7 @@ public enum ErrorMapping {
         case .versionConflict: .conflict
         case .unauthenticated: .unauthorized
         case .forbidden: .forbidden
+        case .quotaBudgetExhausted: .tooManyRequests
         case .upstreamRejectedCredentials, .upstreamMalformedAnswer, .upstreamRefused: .badGateway
         case .upstreamQuotaExhausted, .upstreamRateLimited, .upstreamBusy, .upstreamUnreachable, .storeUnavailable, .lockLost, .notReady:
             .serviceUnavailable

@@ -30,6 +30,7 @@ public struct TokenController: Sendable {
         api.get("token/:project/:platform/:appid", use: token)
         api.put("token/:project/:platform/:appid", use: refresh)
         api.put("token/:project/:platform/:appid/credentials", use: setCredentials)
+        api.get("token/:project/:platform/:appid/status", use: status)
         api.get("token/:project/:platform/:appid/history", use: history)
         api.get("events", use: events)
     }
@@ -64,7 +65,16 @@ public struct TokenController: Sendable {
         let version = try await ledger.credentials.set(
             stream, secret: body.secret, options: body.options, verify: body.verify, context: Self.callContext(request, actor: actor)
         )
-        return try Envelope.value(["stream": stream.description, "version": String(version)])
+        // The position to pass as X-Ledger-Min-Position to another replica, to read this change there.
+        let position = ledger.projector.model.state(of: stream)?.position ?? ledger.projector.model.checkpoint
+        return try Envelope.value(["stream": stream.description, "version": String(version)], headers: [.position: String(position)])
+    }
+
+    /// `GET /token/…/status`: state, expiry, next renewal and today's budget — never the token (read).
+    @Sendable func status(_ request: Request, context: TokenRequestContext) async throws -> Response {
+        let stream = try Self.stream(context)
+        _ = try access.authorize(context.caller, .read, project: stream.project)
+        return try Envelope.value(StatusBody(try ledger.reader.status(of: stream)))
     }
 
     /// `GET /token/…/history`: the stream's events, secrets and tokens masked (admin).

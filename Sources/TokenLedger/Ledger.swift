@@ -18,12 +18,25 @@ public final class Ledger: Sendable {
         public var node: String
         /// How long a read waits for this replica to reach a position the caller has seen.
         public var readYourWritesTimeout: Duration
+        /// The daily budgets forced refreshes are held to (`platforms.<name>.daily_budget`, …).
+        public var budgets: QuotaBudgets
+        /// How the scheduler plans renewals, when one runs in the cluster: the status of a stream
+        /// then tells its next renewal.
+        public var renewalPolicy: RefreshPlan.Policy?
 
         /// Creates options.
-        public init(freshness: Freshness = Freshness(), node: String, readYourWritesTimeout: Duration = .seconds(1)) {
+        public init(
+            freshness: Freshness = Freshness(),
+            node: String,
+            readYourWritesTimeout: Duration = .seconds(1),
+            budgets: QuotaBudgets = QuotaBudgets(),
+            renewalPolicy: RefreshPlan.Policy? = nil
+        ) {
             self.freshness = freshness
             self.node = node
             self.readYourWritesTimeout = readYourWritesTimeout
+            self.budgets = budgets
+            self.renewalPolicy = renewalPolicy
         }
     }
 
@@ -58,8 +71,8 @@ public final class Ledger: Sendable {
     ) {
         let metrics = LedgerMetrics()
         let refresher = Refresher(
-            log: log, projector: projector, platforms: platforms, sealer: sealer, freshness: options.freshness, node: options.node,
-            metrics: metrics, logger: logger, now: now
+            log: log, projector: projector, platforms: platforms, sealer: sealer, freshness: options.freshness, budgets: options.budgets,
+            node: options.node, metrics: metrics, logger: logger, now: now
         )
         let credentials = Credentials(refresher: refresher, logger: logger)
         self.log = log
@@ -70,7 +83,7 @@ public final class Ledger: Sendable {
         self.credentials = credentials
         self.reader = TokenReader(
             projector: projector, tiers: tiers, refresher: refresher, credentials: credentials, freshness: options.freshness,
-            readYourWritesTimeout: options.readYourWritesTimeout, metrics: metrics, logger: logger, now: now
+            readYourWritesTimeout: options.readYourWritesTimeout, renewalPolicy: options.renewalPolicy, metrics: metrics, logger: logger, now: now
         )
         self.audit = Audit(log: log)
     }

@@ -26,6 +26,7 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible, CustomDebug
             case forbidden = "forbidden"
             case unauthenticated = "unauthenticated"
             case notReady = "not_ready"
+            case quotaBudgetExhausted = "quota_budget_exhausted"
         }
 
         private let base: Base
@@ -70,6 +71,10 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible, CustomDebug
         public static let unauthenticated = Code(.unauthenticated)
         /// This replica cannot answer yet (its memory read model is still catching up).
         public static let notReady = Code(.notReady)
+        /// A forced refresh would exceed the app's daily budget of upstream calls or forced
+        /// refreshes (`platforms.<name>.daily_budget`, `forced_daily_budget`): refused before the
+        /// platform is asked, until the platform's day turns.
+        public static let quotaBudgetExhausted = Code(.quotaBudgetExhausted)
 
         /// The code's stable name, e.g. `upstream_rejected_credentials`.
         public var description: String { base.rawValue }

@@ -59,6 +59,18 @@ public struct LedgerMetrics: Sendable {
         (wasAdopted ? adopted : superseded).increment()
     }
 
+    /// A forced refresh refused because the app's daily budget was spent.
+    public func budgetRefusal(platform: String) {
+        Counter(label: "tokenledger_budget_refusals_total", dimensions: [("platform", platform)]).increment()
+    }
+
+    /// Apps of `platform` that have spent at least 80 % of their budget of calls, and of forced
+    /// refreshes, today.
+    public func budgetsNearlySpent(platform: String, calls: Int, forced: Int) {
+        Gauge(label: "tokenledger_budget_nearly_spent_apps", dimensions: [("platform", platform), ("budget", "calls")]).record(calls)
+        Gauge(label: "tokenledger_budget_nearly_spent_apps", dimensions: [("platform", platform), ("budget", "forced")]).record(forced)
+    }
+
     /// A token recorded, by reason.
     public func refreshed(reason: RefreshReason) {
         Counter(label: "tokenledger_refreshes_total", dimensions: [("reason", reason.rawValue)]).increment()

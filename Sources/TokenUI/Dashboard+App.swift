@@ -14,8 +14,10 @@ extension Dashboard {
         let platform: String
         let appid: String
         let state: String
+        let style: String
         let stateLabel: String
         let error: String?
+        let budget: String
         let notice: String?
         let hours: Int
         let windows: [Choice]
@@ -57,7 +59,7 @@ extension Dashboard {
             let hours = min(max(Int(request.uri.queryParameters.get("hours") ?? "") ?? 24, 1), 24 * 14)
             let events = try await ledger.audit.history(of: stream, afterVersion: max(state.version - Int64(Self.historyLimit), 0), limit: Self.historyLimit)
             let now = now()
-            let status = AppStatus(stream, state, freshness: ledger.options.freshness, now: now)
+            let status = ledger.reader.status(of: stream, state: state)
             let timeline = Timeline(hours: hours, now: now)
             let canRefresh = access.allows(viewer.key, .refresh, project: stream.project)
             let canAdminister = access.allows(viewer.key, .admin, project: stream.project)
@@ -68,7 +70,8 @@ extension Dashboard {
                 AppPage(
                     title: stream.description, user: viewer.user,
                     project: stream.project, platform: stream.platform, appid: stream.appid,
-                    state: status.state.rawValue, stateLabel: status.state.label, error: status.error,
+                    state: status.state.rawValue, style: status.state.style, stateLabel: status.state.label, error: status.error,
+                    budget: status.budgetText,
                     notice: request.uri.queryParameters.get("done").flatMap { Self.notices[String($0)] },
                     hours: hours,
                     windows: windows.map { Choice(value: String($0), label: "\($0) h", selected: $0 == hours) },

@@ -26,6 +26,7 @@ extension Dashboard {
 
     struct StateCount {
         let key: String
+        let style: String
         let label: String
         let count: Int
         let href: String
@@ -44,6 +45,7 @@ extension Dashboard {
         let appid: String
         let href: String
         let state: String
+        let style: String
         let stateLabel: String
         let error: String?
         let expires: String
@@ -55,7 +57,7 @@ extension Dashboard {
         let reason: String
         let node: String
         let latency: String
-        /// Filled by quota budgets; a dash until then.
+        /// Today's upstream calls and forced refreshes against the platform's budgets.
         let budget: String
     }
 
@@ -64,22 +66,21 @@ extension Dashboard {
             let query = request.uri.queryParameters
             let project = query.get("project") ?? ""
             let platform = query.get("platform") ?? ""
-            let stateFilter = AppStatus.State(rawValue: query.get("state") ?? "")
+            let stateFilter = StreamStatus.State(rawValue: query.get("state") ?? "")
             let pageNumber = max(Int(query.get("page") ?? "") ?? 1, 1)
             return page("fleet", fleetPage(viewer, project: project, platform: platform, state: stateFilter, page: pageNumber))
         }
     }
 
     /// The page's contents: counts over the project and platform filters, rows over all three.
-    func fleetPage(_ viewer: Viewer, project: String, platform: String, state: AppStatus.State?, page requested: Int) -> FleetPage {
+    func fleetPage(_ viewer: Viewer, project: String, platform: String, state: StreamStatus.State?, page requested: Int) -> FleetPage {
         let now = now()
-        let freshness = ledger.options.freshness
         let visible = ledger.projector.model.allStates().filter { access.maySee(viewer.key, project: $0.key.project) }
         let selected = visible.filter { stream, _ in
             (project.isEmpty || stream.project == project) && (platform.isEmpty || stream.platform == platform)
         }
-        let statuses = selected.map { AppStatus($0.key, $0.value, freshness: freshness, now: now) }
-        var counts: [AppStatus.State: Int] = [:]
+        let statuses = selected.map { ledger.reader.status(of: $0.key, state: $0.value) }
+        var counts: [StreamStatus.State: Int] = [:]
         for status in statuses { counts[status.state, default: 0] += 1 }
         let matching = statuses.filter { state == nil || $0.state == state }.sorted { a, b in
             (a.stream.project, a.stream.platform, a.stream.appid) < (b.stream.project, b.stream.platform, b.stream.appid)
@@ -94,41 +95,24 @@ extension Dashboard {
             user: viewer.user,
             total: statuses.count,
             allHref: link(state: nil),
-            counts: AppStatus.State.allCases.compactMap { key in
-                counts[key].map { StateCount(key: key.rawValue, label: key.label, count: $0, href: link(state: key.rawValue)) }
+            counts: StreamStatus.State.allCases.compactMap { key in
+                counts[key].map { StateCount(key: key.rawValue, style: key.style, label: key.label, count: $0, href: link(state: key.rawValue)) }
             },
             projects: Set(visible.keys.map(\.project)).sorted().map { Choice(value: $0, label: $0, selected: $0 == project) },
             platforms: Set(visible.keys.map(\.platform)).sorted().map { Choice(value: $0, label: $0, selected: $0 == platform) },
-            states: AppStatus.State.allCases.map { Choice(value: $0.rawValue, label: $0.label, selected: $0 == state) },
+            states: StreamStatus.State.allCases.map { Choice(value: $0.rawValue, label: $0.label, selected: $0 == state) },
             matching: matching.count,
             page: number,
             pages: pages,
-            rows: slice.map { row($0, renewal: renewal(of: $0.stream, in: visible[$0.stream]), now: now) },
+            rows: slice.map { row($0, lastRefresh: visible[$0.stream]?.lastRefresh, now: now) },
             previous: number > 1 ? link(state: state?.rawValue, page: number - 1) : nil,
             next: number < pages ? link(state: state?.rawValue, page: number + 1) : nil
         )
     }
 
-    /// When the scheduler plans to renew `stream` (its own plan, from the same state).
-    func renewal(of stream: StreamID, in state: StreamState?) -> RefreshPlan.Decision? {
-        guard let policy, let state else { return nil }
-        return RefreshPlan.decide(
-            state, stream: stream, freshness: ledger.options.freshness, policy: policy,
-            renewalWindow: ledger.refresher.renewalWindow(of: stream, options: state.options)
-        )
-    }
-
-    func row(_ status: AppStatus, renewal: RefreshPlan.Decision?, now: Date) -> Row {
-        let renews: String
-        var renewsISO = ""
-        switch renewal {
-        case .due(let date)?:
-            renews = date <= now ? "now" : Formatting.relative(date, now: now)
-            renewsISO = Formatting.iso(date)
-        case .parkedUntilNewSecret?: renews = "after a new secret"
-        case .idle?, nil: renews = "—"
-        }
-        let refresh = status.lastRefresh
+    func row(_ status: StreamStatus, lastRefresh refresh: LastRefresh?, now: Date) -> Row {
+        let renews = status.nextRenewal.map { $0 <= now ? "now" : Formatting.relative($0, now: now) }
+            ?? (status.state == .parked ? "after a new secret" : "—")
         return Row(
             stream: status.stream.description,
             project: status.stream.project,
@@ -136,18 +120,19 @@ extension Dashboard {
             appid: status.stream.appid,
             href: Self.appPath(status.stream),
             state: status.state.rawValue,
+            style: status.state.style,
             stateLabel: status.state.label,
             error: status.error,
             expires: status.expiresAt.map { Formatting.relative($0, now: now) } ?? "—",
             expiresISO: status.expiresAt.map(Formatting.iso) ?? "",
             renews: renews,
-            renewsISO: renewsISO,
+            renewsISO: status.nextRenewal.map(Formatting.iso) ?? "",
             refreshed: refresh.map { Formatting.relative($0.at, now: now) } ?? "—",
             refreshedISO: refresh.map { Formatting.iso($0.at) } ?? "",
             reason: refresh?.reason.rawValue ?? "",
             node: refresh?.node ?? "",
             latency: refresh.map { "\($0.upstreamLatencyMs) ms" } ?? "",
-            budget: "—"
+            budget: status.budgetText
         )
     }
 }

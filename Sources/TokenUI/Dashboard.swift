@@ -17,7 +17,6 @@ public struct Dashboard: Sendable {
     let sealer: Sealer
     let access: AccessControl
     let sessions: Sessions
-    let policy: RefreshPlan.Policy?
     let storeProjectors: [StoreProjector]
     let library: MustacheLibrary
     let now: @Sendable () -> Date
@@ -26,17 +25,16 @@ public struct Dashboard: Sendable {
     static let pageSize = 100
 
     /// A dashboard over `ledger`, showing history opened with `sealer`, behind `access`;
-    /// `policy` is the scheduler's (for each app's next renewal), `storeProjectors` are listed on
-    /// the cluster page, `now` is the clock states are judged at.
+    /// `storeProjectors` are listed on the cluster page, `now` is the clock sessions expire by
+    /// (states are judged by the ledger's own clock, as `GET /token/…/status` does).
     public init(
-        ledger: Ledger, sealer: Sealer, access: AccessControl, policy: RefreshPlan.Policy? = nil, storeProjectors: [StoreProjector] = [],
+        ledger: Ledger, sealer: Sealer, access: AccessControl, storeProjectors: [StoreProjector] = [],
         now: @escaping @Sendable () -> Date = { Date() }
     ) throws {
         self.ledger = ledger
         self.sealer = sealer
         self.access = access
         self.sessions = Sessions()
-        self.policy = policy
         self.storeProjectors = storeProjectors
         self.now = now
         var library = MustacheLibrary()

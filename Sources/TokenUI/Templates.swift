@@ -22,7 +22,7 @@ enum Templates {
         .fresh{background:#d9f2de;color:#14532d}.stale{background:#fff1c2;color:#713f12}
         .failing{background:#fde2e2;color:#7f1d1d}.parked{background:#e6dcf7;color:#3b0764}
         .none{background:#e5e7eb;color:#374151}.removed{background:#e5e7eb;color:#6b7280}
-        .error{color:#991b1b;font-size:.9em}.muted{color:#6b7280}
+        .error{color:#991b1b;font-size:.9em}.nowrap{white-space:nowrap}.muted{color:#6b7280}
         form.filters{display:flex;gap:.6em;align-items:end;margin-bottom:1em;flex-wrap:wrap}
         form.filters label{display:flex;flex-direction:column;font-size:.85em}
         .pager{margin:.8em 0;display:flex;gap:1em}
@@ -55,7 +55,7 @@ enum Templates {
         <h1>Fleet</h1>
         <div class="counts">
         <a class="count" href="{{allHref}}"><b>{{total}}</b>all apps</a>
-        {{#counts}}<a class="count" href="{{href}}"><b>{{count}}</b><span class="state {{key}}">{{label}}</span></a>{{/counts}}
+        {{#counts}}<a class="count" href="{{href}}"><b>{{count}}</b><span class="state {{style}}">{{label}}</span></a>{{/counts}}
         </div>
         <form class="filters" method="get" action="/ui">
         <label>Project<select name="project"><option value="">all</option>{{#projects}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/projects}}</select></label>
@@ -66,8 +66,8 @@ enum Templates {
         <p class="muted">{{matching}} matching, page {{page}} of {{pages}}</p>
         <table id="fleet"><thead><tr><th>Project</th><th>Platform</th><th>App id</th><th>State</th><th>Expires</th><th>Renews</th><th>Last refresh</th><th>Why</th><th>Replica</th><th class="num">Latency</th><th>Budget</th></tr></thead><tbody>
         {{#rows}}<tr data-app="{{stream}}" data-state="{{state}}"><td>{{project}}</td><td>{{platform}}</td><td><a href="{{href}}">{{appid}}</a></td>
-        <td><span class="state {{state}}">{{stateLabel}}</span>{{#error}}<div class="error">{{error}}</div>{{/error}}</td>
-        <td title="{{expiresISO}}">{{expires}}</td><td title="{{renewsISO}}">{{renews}}</td><td title="{{refreshedISO}}">{{refreshed}}</td><td>{{reason}}</td><td>{{node}}</td><td class="num">{{latency}}</td><td>{{budget}}</td></tr>
+        <td><span class="state {{style}}">{{stateLabel}}</span>{{#error}}<div class="error">{{error}}</div>{{/error}}</td>
+        <td class="nowrap" title="{{expiresISO}}">{{expires}}</td><td title="{{renewsISO}}">{{renews}}</td><td class="nowrap" title="{{refreshedISO}}">{{refreshed}}</td><td>{{reason}}</td><td>{{node}}</td><td class="num nowrap">{{latency}}</td><td class="nowrap">{{budget}}</td></tr>
         {{/rows}}{{^rows}}<tr><td colspan="11" class="muted">No apps match.</td></tr>{{/rows}}
         </tbody></table>
         <div class="pager">{{#previous}}<a rel="prev" href="{{.}}">← previous</a>{{/previous}}{{#next}}<a rel="next" href="{{.}}">next →</a>{{/next}}</div>
@@ -76,7 +76,8 @@ enum Templates {
 
     static let app = """
         {{> head}}
-        <h1>{{project}} / {{platform}} / {{appid}} <span class="state {{state}}">{{stateLabel}}</span></h1>
+        <h1>{{project}} / {{platform}} / {{appid}} <span class="state {{style}}" id="state" data-state="{{state}}">{{stateLabel}}</span></h1>
+        <p class="muted">Today: {{budget}}</p>
         {{#notice}}<p class="notice" id="notice">{{.}}</p>{{/notice}}{{#problem}}<p class="problem" id="problem">{{.}}</p>{{/problem}}
         {{#error}}<p class="error">{{.}}</p>{{/error}}
         <form method="get"><label>Window <select name="hours">{{#windows}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/windows}}</select></label> <button>Show</button></form>

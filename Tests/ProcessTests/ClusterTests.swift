@@ -8,7 +8,9 @@ import Testing
 /// users come for is one upstream call per refresh, whatever the number of replicas and readers.
 @Suite(.serialized)
 struct ClusterTests {
-    static func startReplicas(_ count: Int, simulator: RunningSimulator, key: String) async throws -> [ServerProcess] {
+    static func startReplicas(
+        _ count: Int, simulator: RunningSimulator, key: String, environment extra: [String: String] = [:], names: String = "replica"
+    ) async throws -> [ServerProcess] {
         let postgres = try TestEnvironment.required("TOKENLEDGER_TEST_POSTGRES_URL")
         var replicas: [ServerProcess] = []
         for index in 0..<count {
@@ -20,8 +22,8 @@ struct ClusterTests {
                         "PLATFORMS_WECHAT_BASE_URL": simulator.baseURL,
                         "SECRETS_KEY": key,
                         "EVENTLOG_POLL_INTERVAL_MS": "5000",
-                    ],
-                    name: "replica\(index)"
+                    ].merging(extra) { $1 },
+                    name: "\(names)\(index)"
                 )
             )
         }
@@ -29,12 +31,14 @@ struct ClusterTests {
     }
 
     /// `count` concurrent requests spread round-robin over `urls`: (status, data) of each.
-    static func fanOut(_ count: Int, _ method: String, _ urls: [String], body: String? = nil) async throws -> [(Int, String?)] {
+    static func fanOut(
+        _ count: Int, _ method: String, _ urls: [String], body: String? = nil, headers: [String: String] = [:]
+    ) async throws -> [(Int, String?)] {
         try await withThrowingTaskGroup(of: (Int, String?).self) { group in
             for index in 0..<count {
                 let url = urls[index % urls.count]
                 group.addTask {
-                    let (status, envelope, _) = try await HTTP.envelope(method, url, body: body)
+                    let (status, envelope, _) = try await HTTP.envelope(method, url, body: body, headers: headers)
                     return (status, envelope.data)
                 }
             }
@@ -71,8 +75,10 @@ struct ClusterTests {
             let first = try await HTTP.envelope("GET", replicas[0].baseURL + path + "?secret=S2")
             let old = try #require(first.envelope.data)
             #expect(simulator.state.calls(appid: "wxcas") == 1)
+            // The callers read their writes on every replica (as a client passes what it saw).
+            let seen = ["X-Ledger-Min-Position": try #require(first.headers.first(name: "X-Ledger-Position"))]
             simulator.state.setBehaviour(.slow(milliseconds: 200), for: "wxcas")
-            let results = try await Self.fanOut(50, "PUT", replicas.map { $0.baseURL + path }, body: "{\"nowToken\":\"\(old)\"}")
+            let results = try await Self.fanOut(50, "PUT", replicas.map { $0.baseURL + path }, body: "{\"nowToken\":\"\(old)\"}", headers: seen)
             #expect(results.allSatisfy { $0.0 == 200 })
             let tokens = Set(results.compactMap(\.1))
             #expect(tokens.count == 1, "every caller gets the one new token")
@@ -91,11 +97,13 @@ struct ClusterTests {
             let replicas = try await Self.startReplicas(3, simulator: simulator, key: TestEnvironment.secretsKey())
             defer { replicas.forEach { $0.stop() } }
             let path = "/token/\(project)/wechat/wxclassic"
-            let (status, _) = try await HTTP.request("PUT", replicas[1].baseURL + path + "/credentials", body: #"{"secret":"S5","options":{"mode":"classic"}}"#)
-            #expect(status == 200)
-            let old = try #require(try await HTTP.envelope("GET", replicas[0].baseURL + path).envelope.data)
+            let set = try await HTTP.envelope("PUT", replicas[1].baseURL + path + "/credentials", body: #"{"secret":"S5","options":{"mode":"classic"}}"#)
+            #expect(set.status == 200)
+            // Read your writes on the other replicas: they catch up to the credentials' position first.
+            let seen = ["X-Ledger-Min-Position": try #require(set.headers.first(name: "X-Ledger-Position"))]
+            let old = try #require(try await HTTP.envelope("GET", replicas[0].baseURL + path, headers: seen).envelope.data)
             simulator.state.setBehaviour(.slow(milliseconds: 200), for: "wxclassic")
-            let results = try await Self.fanOut(50, "PUT", replicas.map { $0.baseURL + path }, body: "{\"nowToken\":\"\(old)\"}")
+            let results = try await Self.fanOut(50, "PUT", replicas.map { $0.baseURL + path }, body: "{\"nowToken\":\"\(old)\"}", headers: seen)
             #expect(results.allSatisfy { $0.0 == 200 })
             let tokens = Set(results.compactMap(\.1))
             #expect(tokens.count == 1 && tokens.first != old)
@@ -115,8 +123,9 @@ struct ClusterTests {
             let path = "/token/\(project)/wechat/wxseen"
             let first = try await HTTP.envelope("GET", replicas[0].baseURL + path + "?secret=S3")
             let old = try #require(first.envelope.data)
+            let registered = ["X-Ledger-Min-Position": try #require(first.headers.first(name: "X-Ledger-Position"))]
             for replica in replicas.dropFirst() {
-                #expect(try await HTTP.envelope("GET", replica.baseURL + path).envelope.data == old)
+                #expect(try await HTTP.envelope("GET", replica.baseURL + path, headers: registered).envelope.data == old)
             }
             let put = try await HTTP.envelope("PUT", replicas[0].baseURL + path)
             let new = try #require(put.envelope.data)

@@ -46,6 +46,7 @@ struct ConfigurationTests {
         ("REFRESH_CONCURRENCY", "0", "refresh.concurrency and refresh.max_backoff_seconds must be at least 1"),
         ("PLATFORMS_WECHAT_BASE_URL", "ftp://example.com", "platforms.wechat.base_url must be an http or https URL"),
         ("APPS", "demo/wechat/wx1", "apps entries are written project/platform/appid=secret"),
+        ("PLATFORMS_WECHAT_FORCED_DAILY_BUDGET", "-1", "platforms.wechat.forced_daily_budget must not be negative, is -1"),
         ("TOKENLEDGER_ENV", "staging", "TOKENLEDGER_ENV must be development, test or production, is 'staging'"),
     ])
     func aBadValueNamesItsKey(variable: String, value: String, message: String) async throws {
@@ -53,6 +54,15 @@ struct ConfigurationTests {
             try await AppFixture.load([variable: value])
         }
         #expect(error.message == message)
+    }
+
+    @Test func budgetsDefaultToTheDocumentedQuotasAndAreSetPerPlatform() async throws {
+        let defaults = try await AppFixture.load([:])
+        #expect(defaults.platforms.budgets["wechat"] == QuotaBudget(daily: 2000, forcedDaily: 20))
+        #expect(defaults.platforms.budgets["feishu"] == nil, "no documented quota, no budget")
+        let set = try await AppFixture.load(["PLATFORMS_WECHAT_FORCED_DAILY_BUDGET": "3", "PLATFORMS_DINGTALK_DAILY_BUDGET": "500"])
+        #expect(set.platforms.budgets["wechat"] == QuotaBudget(daily: 2000, forcedDaily: 3))
+        #expect(set.platforms.budgets["dingtalk"] == QuotaBudget(daily: 500, forcedDaily: nil))
     }
 
     @Test func authKeysAreCheckedWithTheConfiguration() async throws {

@@ -19,8 +19,11 @@ struct HTTPFixture: Sendable {
     let metrics: (@Sendable () -> Response)?
 
     /// A fixture with access control as given (`.none` by default).
-    init(access: AccessControl? = nil, platform: FakePlatform = FakePlatform(), freshness: Freshness = Freshness(), metrics: (@Sendable () -> Response)? = nil) throws {
-        let ledger = try LedgerFixture(platforms: ["wechat": platform], freshness: freshness)
+    init(
+        access: AccessControl? = nil, platform: FakePlatform = FakePlatform(), freshness: Freshness = Freshness(), budgets: QuotaBudgets = QuotaBudgets(),
+        metrics: (@Sendable () -> Response)? = nil
+    ) throws {
+        let ledger = try LedgerFixture(platforms: ["wechat": platform], freshness: freshness, budgets: budgets)
         controller = TokenController(
             ledger: ledger.ledger, platforms: ["wechat": platform], sealer: ledger.sealer, access: try access ?? AccessControl(mode: .none, entries: [])
         )

@@ -24,10 +24,10 @@ struct UIFixture: Sendable {
         healthy = FakePlatform()
         busy = FakePlatform()
         busy.setFailure(PlatformError(.busy, platformCode: "-1", platformMessage: Self.hostile))
-        let ledger = try LedgerFixture(platforms: ["wechat": healthy, "feishu": busy])
+        let ledger = try LedgerFixture(platforms: ["wechat": healthy, "feishu": busy], renewalPolicy: RefreshPlan.Policy(lead: 60, jitter: 0))
         dashboard = try Dashboard(
             ledger: ledger.ledger, sealer: ledger.sealer, access: try access ?? AccessControl(mode: .none, entries: []),
-            policy: RefreshPlan.Policy(lead: 60, jitter: 0), now: { ledger.clock.now }
+            now: { ledger.clock.now }
         )
         self.ledger = ledger
     }

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+public import FoundationEssentials
 #else
-import Foundation
+public import Foundation
 #endif
 
 /// An event as shown to an auditor: who, when, why, what — tokens masked, secrets hidden.
@@ -92,6 +92,9 @@ public struct AuditEntry: Sendable, Codable, Equatable {
         guard token.count >= 16 else { return "****" }
         return "\(token.prefix(4))…\(token.suffix(4))"
     }
+
+    /// `date` as the audit views write it (ISO 8601, UTC, milliseconds).
+    public static func isoDate(_ date: Date) -> String { iso(date) }
 
     static func iso(_ date: Date) -> String {
         date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))

@@ -52,6 +52,7 @@ public final class Credentials: Sendable {
         for attempt in 0..<3 {
             let state = projector.model.state(of: stream) ?? StreamState()
             let options = change.options(registered: state.options)
+            try QuotaBudget.checkOptions(options)
             let changes = !Self.sameSecret(secret, state.secret) || options != state.options || state.removed
             let sealedWithCurrentKey = !change.reseals || (state.credentialsKeyID == sealer.currentKeyID && state.credentialsFieldBound)
             if !changes, sealedWithCurrentKey { return }

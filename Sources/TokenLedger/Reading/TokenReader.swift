@@ -17,6 +17,7 @@ public final class TokenReader: Sendable {
     let credentials: Credentials
     let freshness: Freshness
     let readYourWritesTimeout: Duration
+    let renewalPolicy: RefreshPlan.Policy?
     let metrics: LedgerMetrics
     let logger: Logger
     let now: @Sendable () -> Date
@@ -24,6 +25,7 @@ public final class TokenReader: Sendable {
     /// Creates a reader over `projector`'s memory model and the shared read models `tiers`
     /// (fastest first), refreshing through `refresher` and registering a passed secret through
     /// `credentials`; a read waits up to `readYourWritesTimeout` for a position its caller has seen.
+    /// `renewalPolicy` (the scheduler's, when one runs) lets a stream's status tell its next renewal.
     public init(
         projector: Projector,
         tiers: [any ReadModel] = [],
@@ -31,6 +33,7 @@ public final class TokenReader: Sendable {
         credentials: Credentials,
         freshness: Freshness,
         readYourWritesTimeout: Duration,
+        renewalPolicy: RefreshPlan.Policy? = nil,
         metrics: LedgerMetrics,
         logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() }
@@ -42,6 +45,7 @@ public final class TokenReader: Sendable {
         self.credentials = credentials
         self.freshness = freshness
         self.readYourWritesTimeout = readYourWritesTimeout
+        self.renewalPolicy = renewalPolicy
         self.metrics = metrics
         self.logger = logger
         self.now = now

@@ -15,6 +15,7 @@ public final class Refresher: Sendable {
     let platforms: [String: any Platform]
     let sealer: Sealer
     let freshness: Freshness
+    let budgets: QuotaBudgets
     let node: String
     let metrics: LedgerMetrics
     let logger: Logger
@@ -22,13 +23,15 @@ public final class Refresher: Sendable {
     private let flights = RefreshFlights()
 
     /// Creates a refresher that records in `log`, reads the head from `projector`'s model and
-    /// calls `platforms` by name; `node` is recorded with every event it appends.
+    /// calls `platforms` by name; `node` is recorded with every event it appends, and forced
+    /// refreshes are held to `budgets`.
     public init(
         log: any EventLog,
         projector: Projector,
         platforms: [String: any Platform],
         sealer: Sealer,
         freshness: Freshness,
+        budgets: QuotaBudgets = QuotaBudgets(),
         node: String,
         metrics: LedgerMetrics,
         logger: Logger,
@@ -39,6 +42,7 @@ public final class Refresher: Sendable {
         self.platforms = platforms
         self.sealer = sealer
         self.freshness = freshness
+        self.budgets = budgets
         self.node = node
         self.metrics = metrics
         self.logger = logger
@@ -102,23 +106,30 @@ public final class Refresher: Sendable {
     ) async throws -> ServedToken {
         let waitStarted = ContinuousClock.now
         let fetched = FetchedToken.Slot()
-        let served: ServedToken
+        let outcome: Result<ServedToken, LedgerError>
         do {
-            served = try await Self.mapStoreErrors {
-                try await log.withRefreshLock(on: stream) { fence in
+            outcome = try await Self.mapStoreErrors {
+                try await log.withRefreshLock(on: stream) { fence -> Result<ServedToken, LedgerError> in
                     self.metrics.lockWaited(seconds: Self.seconds(ContinuousClock.now - waitStarted))
                     // Someone else may have refreshed while we waited for the lock.
                     try await self.projector.catchUp()
                     let state = try self.usableState(of: stream)
                     if let token = state.token, demand.isSatisfied(by: token, of: stream, now: self.now(), freshness: self.freshness) {
-                        return ServedToken(token)
+                        return .success(ServedToken(token))
                     }
                     guard let secret = state.secret else {
                         throw LedgerError(.credentialsMissing, "no secret is registered for \(stream): pass ?secret= once, or declare the app in configuration")
                     }
-                    return try await self.callPlatform(
-                        platform, stream: stream, state: state, secret: secret, demand: demand, reason: reason, context: context,
-                        fence: fence, fetched: fetched
+                    // Decided here, against the log's count, so that every replica agrees; the
+                    // refusal is recorded through the fence (a thrown error would undo it).
+                    if reason == .forced, let refusal = try await self.refuseOverBudget(stream, state: state, context: context, fence: fence) {
+                        return .failure(refusal)
+                    }
+                    return .success(
+                        try await self.callPlatform(
+                            platform, stream: stream, state: state, secret: secret, demand: demand, reason: reason, context: context,
+                            fence: fence, fetched: fetched
+                        )
                     )
                 }
             }
@@ -128,7 +139,7 @@ public final class Refresher: Sendable {
         }
         // The fenced append became visible when the lock was released.
         _ = try? await projector.catchUp()
-        return served
+        return try outcome.get()
     }
 
     /// The folded state of `stream`, if it may be refreshed at all.

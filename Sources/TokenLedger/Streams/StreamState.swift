@@ -35,6 +35,8 @@ public struct StreamState: Sendable, Equatable {
     public var credentialsPosition: Int64 = 0
     /// Failed refreshes since the last token or secret (drives the scheduler's back-off).
     public var consecutiveFailures = 0
+    /// Upstream calls and forced refreshes on the platform day of the last one (`DailyCalls`).
+    public var calls = DailyCalls()
 
     /// An empty stream.
     public init() {}
@@ -71,6 +73,8 @@ public struct StreamState: Sendable, Equatable {
                 let value: String
                 do {
                     payload = try event.decode(TokenIssued.self)
+                    // The call was made whether or not its token opens with the keys at hand.
+                    calls.count(at: event.recordedAt, platform: event.stream.platform, forced: payload.reason == .forced)
                     value = try sealer.open(payload.token, for: event.stream, as: .token)
                 } catch {
                     // Never serve an older token as if it were the current one (the shared read
@@ -88,6 +92,9 @@ public struct StreamState: Sendable, Equatable {
                 consecutiveFailures = 0
             case .refreshFailed:
                 let payload = try event.decode(RefreshFailed.self)
+                // A budget refusal was decided before the platform was asked: no call, no failure of the app.
+                guard payload.code != LedgerError.Code.quotaBudgetExhausted.description else { break }
+                calls.count(at: event.recordedAt, platform: event.stream.platform, forced: payload.reason == .forced)
                 // A superseded fetch says the app works: the token issued meanwhile is current.
                 guard payload.code != RefreshFailed.superseded else { break }
                 lastFailure = LastFailure(
