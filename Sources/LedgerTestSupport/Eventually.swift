@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Polls `condition` every `interval` for up to `seconds`; whether it came true (asked once more
 /// at the deadline). Tests assert on the answer, so a timeout says which condition was not met.
