@@ -45,6 +45,9 @@ extension Dashboard {
     static let notices = [
         "refreshed": "A new token was fetched: one upstream call, one event.",
         "secret": "The secret was set.",
+        "revoked": "The token was revoked: the next read fetches a new one.",
+        "removed": "The app was removed: nothing is served or renewed until a secret is set again.",
+        "nothing": "Nothing to do: no token to revoke, or the app was already removed.",
     ]
 
     @Sendable func app(_ request: Request, context: TokenRequestContext) async throws -> Response {
@@ -105,6 +108,20 @@ extension Dashboard {
             let options = ledger.projector.model.state(of: stream)?.options ?? [:]
             _ = try await ledger.credentials.set(stream, secret: form.secret ?? "", options: options, context: call)
             return "secret"
+        }
+    }
+
+    /// `POST /ui/app/…/revoke`: `token.revoked` under the stream's refresh lock (`Credentials.revokeToken`).
+    @Sendable func revokeToken(_ request: Request, context: TokenRequestContext) async throws -> Response {
+        try await action(request, context: context, scope: .admin) { stream, _, call in
+            try await ledger.credentials.revokeToken(of: stream, reason: "revoked from the dashboard", context: call) == nil ? "nothing" : "revoked"
+        }
+    }
+
+    /// `POST /ui/app/…/remove`: `credentials.removed` under the stream's refresh lock (`Credentials.remove`).
+    @Sendable func removeApp(_ request: Request, context: TokenRequestContext) async throws -> Response {
+        try await action(request, context: context, scope: .admin) { stream, _, call in
+            try await ledger.credentials.remove(stream, context: call) == nil ? "nothing" : "removed"
         }
     }
 

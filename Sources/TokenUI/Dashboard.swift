@@ -56,6 +56,8 @@ public struct Dashboard: Sendable {
         router.get("ui/app/:project/:platform/:appid", use: app)
         router.post("ui/app/:project/:platform/:appid/refresh", use: refreshNow)
         router.post("ui/app/:project/:platform/:appid/secret", use: setSecret)
+        router.post("ui/app/:project/:platform/:appid/revoke", use: revokeToken)
+        router.post("ui/app/:project/:platform/:appid/remove", use: removeApp)
     }
 
     /// Who is looking: the key of a valid session, or everyone with access control off.

@@ -94,6 +94,12 @@ enum Templates {
         <p>Set or rotate the secret (tried with the platform first when a working one is replaced).</p>
         <label>New secret <input type="password" name="secret" autocomplete="off" required></label><br>
         <label><input type="checkbox" name="confirm" value="yes" required> Replace the secret</label><br><button>Set secret</button></form>{{/canAdminister}}
+        {{#canAdminister}}<form method="post" action="{{base}}/revoke" id="revoke-form"><input type="hidden" name="csrf" value="{{csrf}}">
+        <p>Revoke the current token: it is never served again; the next read fetches a new one (one event).</p>
+        <label><input type="checkbox" name="confirm" value="yes" required> Revoke the token</label><br><button id="revoke-button">Revoke token</button></form>{{/canAdminister}}
+        {{#canAdminister}}<form method="post" action="{{base}}/remove" id="remove-form"><input type="hidden" name="csrf" value="{{csrf}}">
+        <p>Remove the app: its secret and token are no longer served or renewed until a secret is set again (one event).</p>
+        <label><input type="checkbox" name="confirm" value="yes" required> Remove this app</label><br><button id="remove-button">Remove app</button></form>{{/canAdminister}}
         </div>
         {{/actions}}
         {{#showHistory}}

@@ -54,11 +54,16 @@ struct AccessTests {
             let cookie = try await client.login(reader.key)
             let page = try await client.get("/ui/app/demo/wechat/wx1", cookie: cookie)
             #expect(page.status == 200 && !page.html.contains("refresh-form") && !page.html.contains("secret-form"))
+            #expect(!page.html.contains("revoke-form") && !page.html.contains("remove-form"))
             #expect(!page.html.contains("id=\"history\""), "the history is an admin's, as in the API")
             let csrf = try #require(page.csrf, "the sign-out form carries the session's token")
             let (events, calls) = (try await fixture.events().count, fixture.healthy.calls)
             let refused = try await client.post("/ui/app/demo/wechat/wx1/refresh", cookie: cookie, form: ["csrf": csrf, "confirm": "yes"])
             #expect(refused.status == 403)
+            for action in ["revoke", "remove"] {
+                let refusedToo = try await client.post("/ui/app/demo/wechat/wx1/\(action)", cookie: cookie, form: ["csrf": csrf, "confirm": "yes"])
+                #expect(refusedToo.status == 403, "\(action) needs an admin key")
+            }
             #expect(try await fixture.events().count == events && fixture.healthy.calls == calls)
         }
     }

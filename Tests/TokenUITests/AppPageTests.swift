@@ -67,4 +67,36 @@ struct AppPageTests {
             #expect(try await fixture.events().filter { $0.type == .credentialsSet }.count == 2)
         }
     }
+
+    @Test func revokeAndRemoveAppendOneEventEachAndCallNoPlatform() async throws {
+        let fixture = try UIFixture()
+        let stream = try await fixture.app("demo", "wechat", "wx1")
+        try await fixture.test { client in
+            let page = try await client.get("/ui/app/demo/wechat/wx1")
+            #expect(page.html.contains("id=\"revoke-form\"") && page.html.contains("id=\"remove-form\""))
+            let csrf = try #require(page.csrf)
+            let (events, calls) = (try await fixture.events().count, fixture.healthy.calls)
+            let forged = try await client.post("/ui/app/demo/wechat/wx1/revoke", form: ["confirm": "yes"])
+            #expect(forged.status == 403, "no CSRF token: refused")
+            let unconfirmed = try await client.post("/ui/app/demo/wechat/wx1/remove", form: ["csrf": csrf])
+            #expect(unconfirmed.status == 400, "an action needs its confirmation")
+            #expect(try await fixture.events().count == events)
+
+            let revoked = try await client.post("/ui/app/demo/wechat/wx1/revoke", form: ["csrf": csrf, "confirm": "yes"])
+            #expect(revoked.status == 303 && revoked.headers[.location] == "/ui/app/demo/wechat/wx1?done=revoked")
+            #expect(try await fixture.events().last?.type == .tokenRevoked)
+            #expect(fixture.ledger.ledger.projector.model.state(of: stream)?.token == nil, "the revoked token is not served")
+            let again = try await client.post("/ui/app/demo/wechat/wx1/revoke", form: ["csrf": csrf, "confirm": "yes"])
+            #expect(again.headers[.location] == "/ui/app/demo/wechat/wx1?done=nothing", "no token: nothing appended")
+
+            let removed = try await client.post("/ui/app/demo/wechat/wx1/remove", form: ["csrf": csrf, "confirm": "yes"])
+            #expect(removed.headers[.location] == "/ui/app/demo/wechat/wx1?done=removed")
+            let after = try await fixture.events()
+            #expect(after.count == events + 2 && after.last?.type == .credentialsRemoved)
+            #expect(fixture.healthy.calls == calls, "neither action calls the platform")
+            await #expect(throws: LedgerError.self) {
+                _ = try await fixture.ledger.ledger.reader.token(for: stream, secret: nil, context: CallContext())
+            }
+        }
+    }
 }
