@@ -48,16 +48,17 @@ public struct Dashboard: Sendable {
         router.get("ui/style.css") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=3600"], body: .init(byteBuffer: ByteBuffer(string: Templates.style)))
         }
-        router.get("ui/login", use: loginForm)
-        router.post("ui/login", use: login)
-        router.post("ui/logout", use: logout)
         router.get("ui", use: fleet)
-        router.get("ui/cluster", use: cluster)
-        router.get("ui/app/:project/:platform/:appid", use: app)
-        router.post("ui/app/:project/:platform/:appid/refresh", use: refreshNow)
-        router.post("ui/app/:project/:platform/:appid/secret", use: setSecret)
-        router.post("ui/app/:project/:platform/:appid/revoke", use: revokeToken)
-        router.post("ui/app/:project/:platform/:appid/remove", use: removeApp)
+        let pages = router.group("ui").add(middleware: SameOriginForms())
+        pages.get("login", use: loginForm)
+        pages.post("login", use: login)
+        pages.post("logout", use: logout)
+        pages.get("cluster", use: cluster)
+        pages.get("app/:project/:platform/:appid", use: app)
+        pages.post("app/:project/:platform/:appid/refresh", use: refreshNow)
+        pages.post("app/:project/:platform/:appid/secret", use: setSecret)
+        pages.post("app/:project/:platform/:appid/revoke", use: revokeToken)
+        pages.post("app/:project/:platform/:appid/remove", use: removeApp)
     }
 
     /// Who is looking: the key of a valid session, or everyone with access control off.

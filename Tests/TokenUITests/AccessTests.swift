@@ -115,4 +115,23 @@ struct AccessTests {
             #expect(out.status == 303 && out.headers[.setCookie]?.contains("Max-Age=0") == true)
         }
     }
+
+    @Test func aFormPostedFromAnotherSiteIsRefusedBeforeItIsRead() async throws {
+        let fixture = try fixture()
+        try await fixture.app("demo", "wechat", "wx1")
+        try await fixture.test { client in
+            let crossSite: HTTPFields = [HTTPField.Name("Sec-Fetch-Site")!: "cross-site"]
+            let login = try await client.post("/ui/login", form: ["key": admin.key], headers: crossSite)
+            #expect(login.status == 403 && login.headers[.setCookie] == nil, "no session is opened from another site's form")
+            let cookie = try await client.login(admin.key)
+            let csrf = try #require(try await client.get("/ui/app/demo/wechat/wx1", cookie: cookie).csrf)
+            let events = try await fixture.events().count
+            let refresh = try await client.post("/ui/app/demo/wechat/wx1/refresh", cookie: cookie, form: ["csrf": csrf, "confirm": "yes"], headers: crossSite)
+            let after = try await fixture.events().count
+            #expect(refresh.status == 403 && after == events)
+            let sameSite: HTTPFields = [HTTPField.Name("Sec-Fetch-Site")!: "same-origin"]
+            let done = try await client.post("/ui/app/demo/wechat/wx1/refresh", cookie: cookie, form: ["csrf": csrf, "confirm": "yes"], headers: sameSite)
+            #expect(done.status == 303)
+        }
+    }
 }

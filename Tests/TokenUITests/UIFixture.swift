@@ -60,12 +60,12 @@ struct UIFixture: Sendable {
             try await send(.get, uri, cookie: cookie, form: nil)
         }
 
-        func post(_ uri: String, cookie: String? = nil, form: [String: String]) async throws -> Page {
-            try await send(.post, uri, cookie: cookie, form: form)
+        func post(_ uri: String, cookie: String? = nil, form: [String: String], headers extra: HTTPFields = [:]) async throws -> Page {
+            try await send(.post, uri, cookie: cookie, form: form, headers: extra)
         }
 
-        func send(_ method: HTTPRequest.Method, _ uri: String, cookie: String?, form: [String: String]?) async throws -> Page {
-            var headers: HTTPFields = [:]
+        func send(_ method: HTTPRequest.Method, _ uri: String, cookie: String?, form: [String: String]?, headers extra: HTTPFields = [:]) async throws -> Page {
+            var headers = extra
             if let cookie { headers[.cookie] = cookie }
             if form != nil { headers[.contentType] = "application/x-www-form-urlencoded" }
             let body = form.map { fields in
