@@ -52,7 +52,7 @@ extension Dashboard {
 
     @Sendable func app(_ request: Request, context: TokenRequestContext) async throws -> Response {
         try await signedIn(request) { viewer in
-            let stream = try Self.stream(context)
+            let stream = try TokenController.stream(context)
             guard access.maySee(viewer.key, project: stream.project) else {
                 throw LedgerError(.forbidden, "this key may not see project \(stream.project)")
             }
@@ -142,7 +142,7 @@ extension Dashboard {
                     status: .forbidden
                 )
             }
-            let stream = try Self.stream(context)
+            let stream = try TokenController.stream(context)
             guard form.confirm == "yes" else {
                 throw LedgerError(.invalidInput, "tick the confirmation box to go ahead")
             }

@@ -133,11 +133,6 @@ public struct Dashboard: Sendable {
         let user: User?
     }
 
-    /// The stream a route names.
-    static func stream(_ context: TokenRequestContext) throws -> StreamID {
-        try TokenController.stream(context)
-    }
-
     /// `/ui/app/project/platform/appid`, percent-encoded.
     static func appPath(_ stream: StreamID) -> String {
         "/ui/app/" + [stream.project, stream.platform, stream.appid].map(Formatting.encode).joined(separator: "/")

@@ -11,7 +11,7 @@ struct ClusterTests {
     static func startReplicas(
         _ count: Int, simulator: RunningSimulator, key: String, environment extra: [String: String] = [:], names: String = "replica"
     ) async throws -> [ServerProcess] {
-        let postgres = try TestEnvironment.required("TOKENLEDGER_TEST_POSTGRES_URL")
+        let postgres = try TestLogs.postgresURL()
         var replicas: [ServerProcess] = []
         for index in 0..<count {
             replicas.append(
@@ -148,7 +148,7 @@ struct ClusterTests {
             // The command reads the same history from PostgreSQL.
             let history = try Command.run(
                 ["history", project, "wechat", "wxseen"], folder: NSTemporaryDirectory(),
-                environment: ["EVENTLOG_URL": try TestEnvironment.required("TOKENLEDGER_TEST_POSTGRES_URL"), "SECRETS_KEY": key]
+                environment: ["EVENTLOG_URL": try TestLogs.postgresURL(), "SECRETS_KEY": key]
             )
             #expect(history.status == 0, "\(history.output)")
             #expect(history.output.contains("reason=forced"))

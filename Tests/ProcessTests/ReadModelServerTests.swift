@@ -11,7 +11,7 @@ struct ReadModelServerTests {
 
     static func environment(simulator: RunningSimulator, key: String) throws -> [String: String] {
         [
-            "EVENTLOG_URL": try TestEnvironment.required("TOKENLEDGER_TEST_POSTGRES_URL"),
+            "EVENTLOG_URL": try TestLogs.postgresURL(),
             "REDIS_URL": try TestEnvironment.required("TOKENLEDGER_TEST_REDIS_URL"),
             "MYSQL_URL": try TestEnvironment.required("TOKENLEDGER_TEST_MYSQL_URL"),
             "MONGO_URL": try TestEnvironment.required("TOKENLEDGER_TEST_MONGO_URL"),

@@ -22,7 +22,7 @@ struct SchedulerTests {
     @Test(.timeLimit(.minutes(2)))
     func replicasRenewEveryTokenBeforeItGoesStaleWithOneCallPerRenewal() async throws {
         try await withSimulator { simulator in
-            let postgres = try TestEnvironment.required("TOKENLEDGER_TEST_POSTGRES_URL")
+            let postgres = try TestLogs.postgresURL()
             let key = TestEnvironment.secretsKey()
             let project = uniqueProject("sched")
             let apps = ["wxs1", "wxs2", "wxs3"]

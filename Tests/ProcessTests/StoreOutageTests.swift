@@ -31,7 +31,7 @@ struct StoreOutageTests {
 
     @Test(.timeLimit(.minutes(3)), arguments: Outage.allCases)
     func cachedTokensSurviveALostLogWritesFailAndRecoveryLosesNothing(_ outage: Outage) async throws {
-        let postgres = try TestEnvironment.required("TOKENLEDGER_TEST_POSTGRES_URL")
+        let postgres = try TestLogs.postgresURL()
         let components = try #require(URLComponents(string: postgres))
         let proxy = try TCPProxy(to: try #require(components.port))
         var proxied = components

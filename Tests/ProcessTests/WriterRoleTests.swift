@@ -24,7 +24,7 @@ struct WriterRoleTests {
 
     @Test(.timeLimit(.minutes(2)))
     func serveRunsAsTheWriterOnceTheOwnerMigrated() async throws {
-        let owner = try TestEnvironment.required("TOKENLEDGER_TEST_POSTGRES_URL")
+        let owner = try TestLogs.postgresURL()
         let key = TestEnvironment.secretsKey()
         let migrated = try Command.run(["migrate"], folder: try Self.folder(), environment: ["EVENTLOG_URL": owner, "SECRETS_KEY": key])
         #expect(migrated.status == 0, "\(migrated.output)")
@@ -50,7 +50,7 @@ struct WriterRoleTests {
 
     @Test(.timeLimit(.minutes(1)))
     func serveAsTheWriterOnAnUnmigratedDatabaseSaysToRunMigrate() async throws {
-        let owner = try TestEnvironment.required("TOKENLEDGER_TEST_POSTGRES_URL")
+        let owner = try TestLogs.postgresURL()
         let database = "tl_unmigrated_\(UInt32.random(in: 0...UInt32.max))"
         // The writer role exists once the shared database is migrated; this new database has no schema.
         _ = try Command.run(["migrate"], folder: try Self.folder(), environment: ["EVENTLOG_URL": owner])
