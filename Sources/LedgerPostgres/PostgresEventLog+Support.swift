@@ -5,7 +5,7 @@ import Foundation
 #endif
 import Logging
 import PostgresNIO
-import TokenLedger
+public import TokenLedger
 
 extension PostgresEventLog {
     static let columns = """
@@ -130,6 +130,28 @@ extension PostgresEventLog {
         } catch let error as LedgerError where error.code == .storeUnavailable {
             try? await connection.close()
             throw error
+        }
+    }
+}
+
+extension PostgresEventLog: ReplicaDirectory {
+    /// The replicas with connections open to this database now, from `pg_stat_activity` (each
+    /// names its connections `tokenledger:<node>`). `since` is nil for sessions of another role
+    /// than this one's, which the server does not describe.
+    public func connectedReplicas() async throws -> [ConnectedReplica] {
+        try await guarded("replicas") {
+            let rows = try await self.client.query(
+                """
+                SELECT substr(application_name, 13), count(*)::int8, min(backend_start) FROM pg_stat_activity
+                WHERE application_name LIKE 'tokenledger:%' GROUP BY application_name ORDER BY application_name
+                """,
+                logger: self.logger
+            )
+            var replicas: [ConnectedReplica] = []
+            for try await (node, connections, since) in rows.decode((String, Int64, Date?).self) {
+                replicas.append(ConnectedReplica(node: node, connections: Int(connections), since: since))
+            }
+            return replicas
         }
     }
 }

@@ -37,7 +37,8 @@ public final class PostgresEventLog: EventLog {
         timeout: Duration = .seconds(5),
         lockTimeout: Duration = .seconds(30),
         poolConnections: Int = 20,
-        lockConnections: Int = 16
+        lockConnections: Int = 16,
+        node: String? = nil
     ) throws {
         self.url = try PostgresURL(url)
         var configuration = self.url.clientConfiguration
@@ -46,13 +47,14 @@ public final class PostgresEventLog: EventLog {
         // A pooled transaction is never idle for long (BEGIN, the append lock, one insert, COMMIT):
         // one whose client stopped answering mid-append (a half-open network) must not keep the
         // append lock, which every replica needs, for longer than a few timeouts.
-        configuration.options.additionalStartupParameters = Self.keepAliveParameters + [
+        let parameters = Self.startupParameters(node: node)
+        configuration.options.additionalStartupParameters = parameters + [
             ("idle_in_transaction_session_timeout", String(max(Self.milliseconds(timeout) * 2, 2000)))
         ]
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         var lockConfiguration = self.url.connectionConfiguration
         lockConfiguration.options.connectTimeout = .seconds(3)
-        lockConfiguration.options.additionalStartupParameters = Self.keepAliveParameters
+        lockConfiguration.options.additionalStartupParameters = parameters
         self.dedicatedConfiguration = lockConfiguration
         self.lockPermits = ConnectionPermits(lockConnections)
         self.logger = logger
@@ -62,10 +64,14 @@ public final class PostgresEventLog: EventLog {
 
     /// The server probes an idle client every few seconds, so that the locks of a client that
     /// vanished without closing (a crashed host, a cut network) are released in ~20 s, not hours.
-    /// The connections also name themselves, so that an operator (or a test) can count them.
-    static let keepAliveParameters = [
-        ("application_name", "tokenledger"), ("tcp_keepalives_idle", "10"), ("tcp_keepalives_interval", "3"), ("tcp_keepalives_count", "3"),
-    ]
+    /// The connections also name themselves (`tokenledger:<node>`), so that an operator, a test
+    /// or the dashboard can tell which replicas are connected (`connectedReplicas()`).
+    static func startupParameters(node: String?) -> [(String, String)] {
+        // The server keeps 63 bytes of a name; keep whole characters.
+        var name = "tokenledger:" + (node ?? "")
+        while name.utf8.count > 63 { name.removeLast() }
+        return [("application_name", name), ("tcp_keepalives_idle", "10"), ("tcp_keepalives_interval", "3"), ("tcp_keepalives_count", "3")]
+    }
 
     /// Runs the connection pool until cancelled.
     public func run() async {

@@ -30,9 +30,9 @@ public enum TestServers {
             """)) ?? 0
     }
 
-    /// Connections the service has open to PostgreSQL (its connections name themselves `tokenledger`).
+    /// Connections the service has open to PostgreSQL (its connections name themselves `tokenledger:<node>`).
     public static func serviceConnections(_ url: String) throws -> Int {
-        Int(try psql(url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tokenledger'")) ?? -1
+        Int(try psql(url, "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'tokenledger:%'")) ?? -1
     }
 
     /// Runs a program to its end: exit status and output. The output goes through a file, not a

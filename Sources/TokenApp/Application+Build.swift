@@ -33,7 +33,8 @@ public func buildApplication(
         }
     }
     let router = buildRouter(controller, metrics: export)
-    try Dashboard(ledger: runtime.ledger, sealer: runtime.sealer, access: access, storeProjectors: runtime.storeProjectors).addRoutes(to: router)
+    try Dashboard(ledger: runtime.ledger, sealer: runtime.sealer, access: access, storeProjectors: runtime.storeProjectors, settings: configuration.ui)
+        .addRoutes(to: router)
     let models = (["memory"] + runtime.storeProjectors.map(\.model.name)).joined(separator: "+")
     var app = Application(
         router: router,

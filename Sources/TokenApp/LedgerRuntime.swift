@@ -35,7 +35,7 @@ public struct LedgerRuntime: Sendable {
         let node = configuration.nodeName ?? "\(ProcessInfo.processInfo.hostName):\(configuration.http.port)"
         let stores = try OpenedReadModel.open(configuration.readModels, node: node)
         // Last of what may throw: a SQLite file must be closed by its service once opened.
-        let log = try await OpenedLog.open(configuration.eventLog, logger: logger)
+        let log = try await OpenedLog.open(configuration.eventLog, node: node, logger: logger)
         let model = MemoryReadModel(sealer: sealer)
         let projector = Projector(log: log.log, model: model, pollInterval: configuration.eventLog.pollInterval, logger: logger)
         let platforms = PlatformRegistry.make(

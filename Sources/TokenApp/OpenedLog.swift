@@ -15,8 +15,9 @@ struct OpenedLog: Sendable {
     /// The PostgreSQL log, for its migrations.
     private let postgres: (log: PostgresEventLog, url: String)?
 
-    /// Opens `settings.url`: a SQLite file at once, a PostgreSQL client when `service` runs.
-    static func open(_ settings: ServerConfiguration.EventLogSettings, logger: Logger) async throws -> OpenedLog {
+    /// Opens `settings.url`: a SQLite file at once, a PostgreSQL client when `service` runs (its
+    /// connections named after `node`, so that the cluster page can list the replicas).
+    static func open(_ settings: ServerConfiguration.EventLogSettings, node: String, logger: Logger) async throws -> OpenedLog {
         switch settings.url {
         case .postgres(let url):
             let postgres = try PostgresEventLog(
@@ -25,7 +26,8 @@ struct OpenedLog: Sendable {
                 timeout: settings.timeout,
                 lockTimeout: settings.lockTimeout,
                 poolConnections: settings.connections,
-                lockConnections: settings.lockConnections
+                lockConnections: settings.lockConnections,
+                node: node
             )
             return OpenedLog(log: postgres, election: postgres, service: RunService { await postgres.run() }, postgres: (postgres, url))
         case .sqlite(let path):

@@ -5,6 +5,7 @@ import Platforms
 import ReadModelSupport
 import TokenLedger
 import TokenHTTP
+public import TokenUI
 
 extension ServerConfiguration {
     /// Reads every key (see the README's configuration table), each part from its own scope;
@@ -23,6 +24,7 @@ extension ServerConfiguration {
             Logger.Level(rawValue: $0)
         }
         auth = try Auth(reader: reader.scoped(to: "auth"))
+        ui = try Dashboard.Settings(reader: reader.scoped(to: "ui"))
         apps = try DeclaredApp.read(reader)
         if environment == .production, secrets.key == nil {
             throw ConfigurationFailure(message: "secrets.key (SECRETS_KEY) is required in production")
@@ -40,6 +42,19 @@ extension ServerConfiguration.HTTP {
             throw ConfigurationFailure(message: "http.port must be 0 to 65535, is \(port)")
         }
         readYourWritesTimeout = .milliseconds(reader.int(forKey: "read_your_writes_timeout_ms", default: Int(readYourWritesTimeout.milliseconds)))
+    }
+}
+
+extension Dashboard.Settings {
+    /// Reads `ui.*` from a reader scoped to `ui`.
+    public init(reader: ConfigReader) throws {
+        self.init()
+        let hours = reader.int(forKey: "session_hours", default: Int(sessionLifetime.components.seconds / 3600))
+        guard (1...720).contains(hours) else {
+            throw ConfigurationFailure(message: "ui.session_hours must be 1 to 720, is \(hours)")
+        }
+        sessionLifetime = .seconds(hours * 3600)
+        secureCookie = reader.bool(forKey: "secure_cookie", default: secureCookie)
     }
 }
 

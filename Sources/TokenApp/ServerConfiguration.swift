@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 public import TokenHTTP
 public import TokenLedger
+public import TokenUI
 
 /// Everything the service reads from configuration, typed and checked once, with the defaults of
 /// `config/default.yaml`. Each part has an `init(reader:)` over its own scope
@@ -159,6 +160,8 @@ public struct ServerConfiguration: Sendable {
     public var apps: [DeclaredApp] = []
     /// `auth.*`.
     public var auth = Auth()
+    /// `ui.*`: the dashboard's sessions.
+    public var ui = Dashboard.Settings()
     /// `log.level` (default `info`).
     public var logLevel = Logger.Level.info
     /// The shared read models: `redis.url`, `mysql.url`, `mongo.url`, `readmodels`, `readmodels_timeout_ms`.

@@ -29,7 +29,9 @@ public struct TokenController: Sendable {
         let api = router.group().add(middleware: Authenticator(access))
         api.get("token/:project/:platform/:appid", use: token)
         api.put("token/:project/:platform/:appid", use: refresh)
+        api.delete("token/:project/:platform/:appid", use: revoke)
         api.put("token/:project/:platform/:appid/credentials", use: setCredentials)
+        api.delete("token/:project/:platform/:appid/credentials", use: removeApp)
         api.get("token/:project/:platform/:appid/status", use: status)
         api.get("token/:project/:platform/:appid/history", use: history)
         api.get("events", use: events)
@@ -68,6 +70,23 @@ public struct TokenController: Sendable {
         // The position to pass as X-Ledger-Min-Position to another replica, to read this change there.
         let position = ledger.projector.model.state(of: stream)?.position ?? ledger.projector.model.checkpoint
         return try Envelope.value(["stream": stream.description, "version": String(version)], headers: [.position: String(position)])
+    }
+
+    /// `DELETE /token/…`: revokes the current token (`token.revoked`, with the optional `reason`):
+    /// it is never served again and the next read fetches a new one (admin). No platform call.
+    @Sendable func revoke(_ request: Request, context: TokenRequestContext) async throws -> Response {
+        let stream = try Self.stream(context)
+        let call = try administering(stream, request: request, context: context)
+        let reason = request.uri.queryParameters.get("reason").map { String($0.prefix(200)) } ?? "revoked through the API"
+        return try Self.retired(stream, try await ledger.credentials.revokeToken(of: stream, reason: reason, context: call))
+    }
+
+    /// `DELETE /token/…/credentials`: removes the app (`credentials.removed`): its secret and token
+    /// are no longer served or renewed until a secret is set again (admin). No platform call.
+    @Sendable func removeApp(_ request: Request, context: TokenRequestContext) async throws -> Response {
+        let stream = try Self.stream(context)
+        let call = try administering(stream, request: request, context: context)
+        return try Self.retired(stream, try await ledger.credentials.remove(stream, context: call))
     }
 
     /// `GET /token/…/status`: state, expiry, next renewal and today's budget — never the token (read).
@@ -115,6 +134,21 @@ public struct TokenController: Sendable {
             throw LedgerError(.notReady, "the memory read model is still catching up")
         }
         return try Envelope.value(["checkpoint": ledger.projector.model.checkpoint])
+    }
+
+    /// The call context of an admin change to `stream` (revoke, remove).
+    private func administering(_ stream: StreamID, request: Request, context: TokenRequestContext) throws -> CallContext {
+        let actor = try access.authorize(context.caller, .admin, project: stream.project)
+        var call = try Self.callContext(request, actor: actor)
+        call.mayChangeCredentials = true
+        return call
+    }
+
+    /// The answer to a revoke or remove: whether it appended an event, and where (nil: nothing to do).
+    private static func retired(_ stream: StreamID, _ position: Int64?) throws -> Response {
+        var headers: HTTPFields = [:]
+        if let position { headers[.position] = String(position) }
+        return try Envelope.value(RetireBody(stream: stream.description, changed: position != nil, position: position.map(String.init)), headers: headers)
     }
 
     /// Authorizes a read or refresh carrying `secret`: a secret other than the registered one

@@ -5,8 +5,8 @@ import Hummingbird
 import TokenHTTP
 import TokenLedger
 
-/// `GET /ui/cluster`: the log's head, the replicas that appended recently, each read model's
-/// checkpoint and lag.
+/// `GET /ui/cluster`: the log's head, the replicas connected to the log now and those that
+/// appended recently, each read model's checkpoint, lag, leader and failures.
 extension Dashboard {
     struct ClusterPage {
         let title = "Cluster"
@@ -16,6 +16,7 @@ extension Dashboard {
         let node: String
         let models: [Model]
         let scanned: Int
+        let presence: String
         let replicas: [Replica]
     }
 
@@ -23,10 +24,14 @@ extension Dashboard {
         let name: String
         let checkpoint: String
         let lag: String
+        let leader: String
+        let failures: String
+        let lastFailure: String?
     }
 
     struct Replica {
         let name: String
+        let connected: String
         let events: Int
         let last: String
     }
@@ -42,25 +47,61 @@ extension Dashboard {
             let recent = try await ledger.log.readAll(after: max(memory - Int64(Self.replicaScan), 0), limit: Self.replicaScan)
             let newer = try await ledger.log.readAll(after: recent.last?.position ?? memory, limit: 1000)
             let head = newer.last?.position ?? recent.last?.position ?? memory
-            var replicas: [String: (count: Int, last: Date)] = [:]
+            var seen: [String: (count: Int, last: Date)] = [:]
             for event in recent {
-                let seen = replicas[event.metadata.node]
-                replicas[event.metadata.node] = ((seen?.count ?? 0) + 1, max(seen?.last ?? .distantPast, event.recordedAt))
-            }
-            var models = [Model(name: "memory (this replica)", checkpoint: String(memory), lag: String(head - memory))]
-            for projector in storeProjectors {
-                let checkpoint = try? await projector.model.checkpoint()
-                let name = projector.model.name + (projector.isLeader ? " (projected by this replica)" : "")
-                models.append(Model(name: name, checkpoint: checkpoint.map(String.init) ?? "unreachable", lag: checkpoint.map { String(head - $0) } ?? "—"))
+                let known = seen[event.metadata.node]
+                seen[event.metadata.node] = ((known?.count ?? 0) + 1, max(known?.last ?? .distantPast, event.recordedAt))
             }
             let now = now()
+            var models = [
+                Model(name: "memory", checkpoint: String(memory), lag: String(head - memory), leader: "every replica", failures: "—", lastFailure: nil)
+            ]
+            for projector in storeProjectors {
+                let checkpoint = try? await projector.model.checkpoint()
+                let failures = projector.failures
+                models.append(
+                    Model(
+                        name: projector.model.name, checkpoint: checkpoint.map(String.init) ?? "unreachable",
+                        lag: checkpoint.map { String(head - $0) } ?? "—", leader: projector.isLeader ? "yes" : "no (another replica leads)",
+                        failures: String(failures.count),
+                        lastFailure: failures.lastReason.map { "\($0) (\(Formatting.relative(failures.lastAt ?? now, now: now)))" }
+                    )
+                )
+            }
+            // Connected now: every replica's connections to PostgreSQL carry its node name.
+            let connected: [String: ConnectedReplica]?
+            if let directory = ledger.log as? any ReplicaDirectory {
+                connected = (try? await directory.connectedReplicas()).map { Dictionary($0.map { ($0.node, $0) }, uniquingKeysWith: { a, _ in a }) }
+            } else {
+                connected = nil
+            }
+            let presence =
+                switch (ledger.log is any ReplicaDirectory, connected) {
+                case (true, .some): "Connected now: replicas with a connection open to PostgreSQL."
+                case (true, nil): "PostgreSQL did not say which replicas are connected."
+                case (false, _): "The embedded log has one replica: this one."
+                }
+            let names = Set(seen.keys).union(connected.map { Array($0.keys) } ?? []).union([ledger.options.node])
+            let replicas = names.sorted().map { name in
+                let connection: String
+                if let replica = connected?[name] {
+                    connection = "yes, \(replica.connections) connection\(replica.connections == 1 ? "" : "s")"
+                        + (replica.since.map { ", since \(Formatting.relative($0, now: now))" } ?? "")
+                } else if name == ledger.options.node {
+                    connection = "yes (this replica)"
+                } else {
+                    connection = connected == nil ? "not known" : "no"
+                }
+                return Replica(
+                    name: name, connected: connection, events: seen[name]?.count ?? 0,
+                    last: seen[name].map { Formatting.relative($0.last, now: now) } ?? "—"
+                )
+            }
             return page(
                 "cluster",
                 ClusterPage(
                     user: viewer.user, head: head, memory: memory, node: ledger.options.node, models: models, scanned: recent.count,
-                    replicas: replicas.sorted { $0.key < $1.key }.map {
-                        Replica(name: $0.key, events: $0.value.count, last: Formatting.relative($0.value.last, now: now))
-                    }
+                    presence: presence, replicas: replicas
                 )
             )
         }

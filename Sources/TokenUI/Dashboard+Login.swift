@@ -43,6 +43,6 @@ extension Dashboard {
         guard let viewer = viewer(request), sessions.checkCSRF(form.csrf, session: viewer.session) else {
             return page("message", Message(title: "Refused", kind: "problem", text: "The form's CSRF token is missing or wrong.", user: nil), status: .forbidden)
         }
-        return Self.redirect("/ui/login", headers: [.setCookie: Sessions.clearCookie])
+        return Self.redirect("/ui/login", headers: [.setCookie: sessions.clearCookie])
     }
 }

@@ -21,20 +21,38 @@ public struct Dashboard: Sendable {
     let library: MustacheLibrary
     let now: @Sendable () -> Date
 
+    /// `ui.*`: how sessions are kept.
+    public struct Settings: Sendable {
+        /// `ui.session_hours` (default 8): how long a sign-in lasts.
+        public var sessionLifetime = Duration.seconds(8 * 3600)
+        /// `ui.secure_cookie` (default false): mark the session cookie `Secure`, for a dashboard
+        /// reached over HTTPS (a TLS-terminating proxy in front of the service).
+        public var secureCookie = false
+
+        /// The defaults.
+        public init() {}
+    }
+
     /// Apps per fleet page.
     static let pageSize = 100
 
     /// A dashboard over `ledger`, showing history opened with `sealer`, behind `access`;
-    /// `storeProjectors` are listed on the cluster page, `now` is the clock sessions expire by
+    /// `storeProjectors` are listed on the cluster page, `settings` say how sessions are kept, `now` is the clock sessions expire by
     /// (states are judged by the ledger's own clock, as `GET /token/…/status` does).
     public init(
         ledger: Ledger, sealer: Sealer, access: AccessControl, storeProjectors: [StoreProjector] = [],
-        now: @escaping @Sendable () -> Date = { Date() }
+        settings: Settings = Settings(), now: @escaping @Sendable () -> Date = { Date() }
     ) throws {
         self.ledger = ledger
         self.sealer = sealer
         self.access = access
-        self.sessions = Sessions()
+        // Signed with a key derived from the sealing key: sessions survive restarts and hold on
+        // every replica behind one load balancer.
+        self.sessions = Sessions(
+            key: sealer.derivedKey(for: "tokenledger dashboard sessions v1"),
+            lifetime: TimeInterval(settings.sessionLifetime.components.seconds),
+            secure: settings.secureCookie
+        )
         self.storeProjectors = storeProjectors
         self.now = now
         var library = MustacheLibrary()

@@ -5,7 +5,8 @@ import TokenHTTP
 /// Dashboard sessions: a signed, expiring cookie naming the API key that signed in, and the CSRF
 /// token that every form of the session carries (an HMAC of the session id).
 ///
-/// The signing key is random per process unless one is given: a restart signs everyone out.
+/// The dashboard signs with a key derived from the sealing key (`Sealer.derivedKey`), so a session
+/// holds across restarts and on every replica sharing that key; rotating the sealing key ends them.
 struct Sessions: Sendable {
     /// One signed-in key.
     struct Session: Sendable, Equatable {
@@ -24,11 +25,14 @@ struct Sessions: Sendable {
     let key: [UInt8]
     /// How long a session lasts.
     let lifetime: TimeInterval
+    /// Whether cookies carry `Secure` (the dashboard is reached over HTTPS, e.g. behind a proxy).
+    let secure: Bool
 
     /// Sessions signed with `key` (random by default) that last `lifetime` seconds.
-    init(key: [UInt8] = (0..<32).map { _ in UInt8.random(in: 0...255) }, lifetime: TimeInterval = 8 * 3600) {
+    init(key: [UInt8] = (0..<32).map { _ in UInt8.random(in: 0...255) }, lifetime: TimeInterval = 8 * 3600, secure: Bool = false) {
         self.key = key
         self.lifetime = lifetime
+        self.secure = secure
     }
 
     /// A new session of `keyID` starting at `now`, and the cookie value that carries it.
@@ -63,13 +67,16 @@ struct Sessions: Sendable {
         return Self.constantTimeEqual(csrf(for: session), presented)
     }
 
-    /// `Set-Cookie` for a session value: signed, expiring, HttpOnly, SameSite=Strict, only under /ui.
+    /// `Set-Cookie` for a session value: signed, expiring, HttpOnly, SameSite=Strict, only under
+    /// /ui, and `Secure` when configured.
     func setCookie(_ value: String) -> String {
-        "\(Self.cookie)=\(value); Path=/ui; Max-Age=\(Int(lifetime)); HttpOnly; SameSite=Strict"
+        "\(Self.cookie)=\(value); Path=/ui; Max-Age=\(Int(lifetime)); HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "")
     }
 
     /// `Set-Cookie` that ends the session in the browser.
-    static let clearCookie = "\(cookie)=; Path=/ui; Max-Age=0; HttpOnly; SameSite=Strict"
+    var clearCookie: String {
+        "\(Self.cookie)=; Path=/ui; Max-Age=0; HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "")
+    }
 
     /// The session cookie's value in a `Cookie` header.
     static func value(inCookieHeader header: String?) -> String? {

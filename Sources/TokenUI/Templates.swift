@@ -130,12 +130,13 @@ enum Templates {
         <table><tbody><tr><th>Log head</th><td>{{head}}</td></tr><tr><th>Memory model checkpoint</th><td>{{memory}}</td></tr>
         <tr><th>This replica</th><td>{{node}}</td></tr></tbody></table>
         <h2>Read models</h2>
-        <table><thead><tr><th>Model</th><th class="num">Checkpoint</th><th class="num">Lag (events)</th></tr></thead><tbody>
-        {{#models}}<tr><td>{{name}}</td><td class="num">{{checkpoint}}</td><td class="num">{{lag}}</td></tr>{{/models}}
+        <table id="models"><thead><tr><th>Model</th><th class="num">Checkpoint</th><th class="num">Lag (events)</th><th>Projected by this replica</th><th class="num">Failures here</th><th>Last failure</th></tr></thead><tbody>
+        {{#models}}<tr><td>{{name}}</td><td class="num">{{checkpoint}}</td><td class="num">{{lag}}</td><td>{{leader}}</td><td class="num">{{failures}}</td><td>{{#lastFailure}}<span class="error">{{.}}</span>{{/lastFailure}}</td></tr>{{/models}}
         </tbody></table>
-        <h2>Replicas seen in the last {{scanned}} events</h2>
-        <table><thead><tr><th>Replica</th><th class="num">Events</th><th>Last event</th></tr></thead><tbody>
-        {{#replicas}}<tr><td>{{name}}</td><td class="num">{{events}}</td><td>{{last}}</td></tr>{{/replicas}}
+        <h2>Replicas</h2>
+        <p class="muted">{{presence}} Events: the last {{scanned}} events of the log.</p>
+        <table id="replicas"><thead><tr><th>Replica</th><th>Connected now</th><th class="num">Events</th><th>Last event</th></tr></thead><tbody>
+        {{#replicas}}<tr data-replica="{{name}}"><td>{{name}}</td><td>{{connected}}</td><td class="num">{{events}}</td><td>{{last}}</td></tr>{{/replicas}}
         </tbody></table>
         {{> foot}}
         """

@@ -89,6 +89,30 @@ struct PostgresEventLogTests {
         }
     }
 
+    /// Each replica names its connections after its node, so the dashboard lists who is connected
+    /// now; a replica that stops drops out of the list.
+    @Test(.timeLimit(.minutes(1)))
+    func connectedReplicasAreListedByNodeWhileTheyRun() async throws {
+        let tag = "replica-\(UInt32.random(in: 0...UInt32.max))"
+        let other = try PostgresEventLog(url: try Self.url(), logger: Logger(label: "other"), node: tag + "-b")
+        try await Self.withLog { _ in
+            let log = try PostgresEventLog(url: try Self.url(), logger: Logger(label: "this"), node: tag + "-a")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await log.run() }
+                let running = Task { await other.run() }
+                defer { group.cancelAll() }
+                _ = try await other.readAll(after: 0, limit: 1)
+                _ = try await log.readAll(after: 0, limit: 1)
+                let mine = { try await log.connectedReplicas().filter { $0.node.hasPrefix(tag) } }
+                let both = try await mine()
+                #expect(both.map(\.node) == [tag + "-a", tag + "-b"])
+                #expect(both.allSatisfy { $0.connections >= 1 && $0.since != nil })
+                running.cancel()
+                #expect(await eventually(10) { (try? await mine().map(\.node)) == [tag + "-a"] }, "a stopped replica drops out")
+            }
+        }
+    }
+
     @Test func appendOnlyTriggersRejectUpdateDeleteAndTruncate() async throws {
         try await Self.withLog { log in
             let stream = try Self.stream()

@@ -46,6 +46,32 @@ struct ClusterTests {
         }
     }
 
+    /// The dashboard's cluster page lists the replicas connected to PostgreSQL now (their
+    /// connections carry their node names) beside those seen in the log's recent events.
+    @Test(.timeLimit(.minutes(3)))
+    func theClusterPageListsTheReplicasConnectedNow() async throws {
+        try await withSimulator { simulator in
+            let project = uniqueProject("presence")
+            simulator.state.register(appid: "wxseen", secret: "S1")
+            let replicas = try await Self.startReplicas(2, simulator: simulator, key: TestEnvironment.secretsKey(), names: project)
+            defer { replicas.forEach { $0.stop() } }
+            let nodes = [project + "0", project + "1"]
+            // The second replica fetches a token: its name is in the log too.
+            #expect(try await HTTP.envelope("GET", replicas[1].baseURL + "/token/\(project)/wechat/wxseen?secret=S1").status == 200)
+            func row(_ node: String) async throws -> String? {
+                let (status, html) = try await HTTP.request("GET", replicas[0].baseURL + "/ui/cluster")
+                #expect(status == 200)
+                guard let start = html.range(of: "data-replica=\"\(node)\"") else { return nil }
+                return String(html[start.upperBound...].prefix { $0 != "\n" }.split(separator: "</tr>").first ?? "")
+            }
+            #expect(try await row(nodes[0])?.contains("<td>yes,") == true, "this replica is connected")
+            #expect(try await eventually(5) { try await row(nodes[1])?.contains("<td>yes,") == true }, "the other replica is connected")
+            replicas[1].stop()
+            // Gone from PostgreSQL, still in the log's recent events.
+            #expect(try await eventually(10) { try await row(nodes[1])?.contains("<td>no</td>") == true })
+        }
+    }
+
     @Test(.timeLimit(.minutes(3)))
     func coldReadsAcrossReplicasCallThePlatformOnce() async throws {
         try await withSimulator { simulator in

@@ -4,6 +4,7 @@ import LedgerTestSupport
 import Testing
 import TokenHTTP
 import TokenLedger
+import TokenUI
 
 /// Sessions, CSRF tokens, scopes and projects on the dashboard (`auth.mode: keys`).
 struct AccessTests {
@@ -43,6 +44,43 @@ struct AccessTests {
         try await fixture.test { client in
             let cookie = try await client.login(admin.key)
             fixture.ledger.clock.advance(by: 8 * 3600 + 1)
+            #expect(try await client.get("/ui", cookie: cookie).status == 303)
+        }
+    }
+
+    @Test func aSessionHoldsAfterARestartAndOnAnotherReplicaUntilTheSealingKeyChanges() async throws {
+        let fixture = try fixture()
+        let access = try AccessControl(mode: .keys, entries: [admin.entry, reader.entry, demoAdmin.entry])
+        // Another process with the same sealing key (a restart, another replica) accepts it; a
+        // process with another sealing key does not: the session key is derived from it.
+        let restarted = try Dashboard(ledger: fixture.ledger.ledger, sealer: fixture.ledger.sealer, access: access, now: { fixture.ledger.clock.now })
+        let rotated = try Sealer(current: "k2", keys: ["k2": Sealer.generateKey()])
+        let other = try Dashboard(ledger: fixture.ledger.ledger, sealer: rotated, access: access, now: { fixture.ledger.clock.now })
+        try await fixture.test { client in
+            let cookie = try await client.login(admin.key)
+            try await fixture.test(with: restarted) { client async throws in
+                #expect(try await client.get("/ui", cookie: cookie).status == 200)
+            }
+            try await fixture.test(with: other) { client async throws in
+                #expect(try await client.get("/ui", cookie: cookie).status == 303)
+            }
+        }
+    }
+
+    @Test func sessionSettingsSetTheCookiesLifetimeAndSecureFlag() async throws {
+        var settings = Dashboard.Settings()
+        settings.sessionLifetime = .seconds(3600)
+        settings.secureCookie = true
+        let fixture = try UIFixture(access: AccessControl(mode: .keys, entries: [admin.entry]), settings: settings)
+        try await fixture.test { client in
+            let answer = try await client.post("/ui/login", form: ["key": admin.key])
+            let setCookie = try #require(answer.headers[.setCookie])
+            #expect(setCookie.contains("Max-Age=3600") && setCookie.hasSuffix("; Secure"))
+            let cookie = String(setCookie.prefix { $0 != ";" })
+            let csrf = try #require(try await client.get("/ui", cookie: cookie).csrf)
+            let out = try await client.post("/ui/logout", cookie: cookie, form: ["csrf": csrf])
+            #expect(out.headers[.setCookie]?.hasSuffix("; Secure") == true)
+            fixture.ledger.clock.advance(by: 3601)
             #expect(try await client.get("/ui", cookie: cookie).status == 303)
         }
     }

@@ -20,14 +20,14 @@ struct UIFixture: Sendable {
 
     static let hostile = "<script>alert(1)</script>"
 
-    init(access: AccessControl? = nil) throws {
+    init(access: AccessControl? = nil, settings: Dashboard.Settings = Dashboard.Settings()) throws {
         healthy = FakePlatform()
         busy = FakePlatform()
         busy.setFailure(PlatformError(.busy, platformCode: "-1", platformMessage: Self.hostile))
         let ledger = try LedgerFixture(platforms: ["wechat": healthy, "feishu": busy], renewalPolicy: RefreshPlan.Policy(lead: 60, jitter: 0))
         dashboard = try Dashboard(
             ledger: ledger.ledger, sealer: ledger.sealer, access: try access ?? AccessControl(mode: .none, entries: []),
-            now: { ledger.clock.now }
+            settings: settings, now: { ledger.clock.now }
         )
         self.ledger = ledger
     }
@@ -42,10 +42,11 @@ struct UIFixture: Sendable {
         return stream
     }
 
-    /// Runs `body` with a client of a router holding only the dashboard.
-    func test(_ body: @Sendable (Client) async throws -> Void) async throws {
+    /// Runs `body` with a client of a router holding only the dashboard (`dashboard`, or another
+    /// one over the same ledger: a restarted process or another replica).
+    func test(with dashboard: Dashboard? = nil, _ body: @Sendable (Client) async throws -> Void) async throws {
         let router = Router(context: TokenRequestContext.self)
-        dashboard.addRoutes(to: router)
+        (dashboard ?? self.dashboard).addRoutes(to: router)
         try await Application(router: router).test(.router) { client in try await body(Client(client: client)) }
     }
 

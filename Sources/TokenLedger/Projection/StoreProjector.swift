@@ -27,6 +27,7 @@ public final class StoreProjector: Sendable {
     private let head: @Sendable () -> Int64
     /// Metrics of this model (checkpoint, heartbeat, leadership, failures).
     public let metrics: StoreProjectionMetrics
+    private let failureLog = Mutex(ProjectionFailures())
 
     /// Creates a projector of `model`; `wakes` is signalled when the log may have grown; `head`
     /// tells how far the log is known to go (the memory model's checkpoint), for the lag metric.
@@ -52,6 +53,9 @@ public final class StoreProjector: Sendable {
         self.logger = logger
         self.metrics = StoreProjectionMetrics(readModel: model.name)
     }
+
+    /// The failed catch-ups of this process since it started (the dashboard's cluster page).
+    public var failures: ProjectionFailures { failureLog.withLock { $0 } }
 
     /// Whether this process currently writes the model.
     public var isLeader: Bool { leading.load(ordering: .acquiring) }
@@ -181,9 +185,11 @@ public final class StoreProjector: Sendable {
                 throw CancellationError()
             } catch {
                 metrics.failed(lag: max(0, head() - ((try? await model.checkpoint()) ?? 0)))
+                let reason = LedgerError.explain(error)
+                failureLog.withLock { $0.record(reason, at: Date()) }
                 logger.warning(
                     "read model catch-up failed, retrying",
-                    metadata: ["readmodel": "\(model.name)", LogKey.error: "\(LedgerError.explain(error))", "retry_in": "\(backoff)"]
+                    metadata: ["readmodel": "\(model.name)", LogKey.error: "\(reason)", "retry_in": "\(backoff)"]
                 )
                 try await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
@@ -213,5 +219,21 @@ public final class StoreProjector: Sendable {
         var head = through
         while let last = try await log.readAll(after: head, limit: pageSize).last { head = last.position }
         return ReadModelVerifier.differences(readModel: model.name, snapshot: snapshot, expected: states, through: through, logHead: head, now: now)
+    }
+}
+
+/// How often a store projector's catch-up failed in this process, and the last reason.
+public struct ProjectionFailures: Sendable, Equatable {
+    /// Failed catch-ups since the process started.
+    public private(set) var count = 0
+    /// The last failure's reason.
+    public private(set) var lastReason: String?
+    /// When the last failure happened.
+    public private(set) var lastAt: Date?
+
+    mutating func record(_ reason: String, at date: Date) {
+        count += 1
+        lastReason = String(reason.prefix(300))
+        lastAt = date
     }
 }

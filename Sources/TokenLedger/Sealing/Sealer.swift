@@ -41,6 +41,15 @@ public struct Sealer: Sendable {
         SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
     }
 
+    /// A 256-bit key for another `purpose` (e.g. signing dashboard sessions), derived from the
+    /// current key with HKDF-SHA256: the same on every replica sharing the key and after a
+    /// restart, and a different key for each purpose, none of which reveals the sealing key.
+    public func derivedKey(for purpose: String) -> [UInt8] {
+        let master = SymmetricKey(data: keys[currentKeyID] ?? Data())
+        let derived = HKDF<SHA256>.deriveKey(inputKeyMaterial: master, info: Data(purpose.utf8), outputByteCount: 32)
+        return derived.withUnsafeBytes { Array($0) }
+    }
+
     /// Seals `plaintext` for `field` of an event of `stream`, with the current key.
     public func seal(_ plaintext: String, for stream: StreamID, as field: SealedField) throws(LedgerError) -> SealedValue {
         guard let keyBytes = keys[currentKeyID] else {
