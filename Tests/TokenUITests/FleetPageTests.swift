@@ -54,15 +54,12 @@ struct FleetPageTests {
             try await fixture.app("p\(index % 10)", "wechat", String(format: "wx%05d", index), fetch: false)
         }
         try await fixture.test { client in
-            let started = ContinuousClock.now
+            // How fast is measured by tools/bench-ui (release build), not asserted here.
             let first = try await client.get("/ui")
-            let elapsed = ContinuousClock.now - started
             #expect(first.status == 200)
             #expect(first.count("<tr data-app=") == 100)
             #expect(first.html.contains("10000 matching, page 1 of 100"))
             #expect(first.html.contains("rel=\"next\" href=\"/ui?page=2\""))
-            // Debug build on a shared machine: a generous bound that still catches a quadratic page.
-            #expect(elapsed < .seconds(3), "rendered in \(elapsed)")
             let last = try await client.get("/ui?project=p3&page=10")
             #expect(last.count("<tr data-app=") == 100 && last.html.contains("1000 matching, page 10 of 10"))
             #expect(last.html.contains("p3/wechat/wx09993") && !last.html.contains("rel=\"next\""))
