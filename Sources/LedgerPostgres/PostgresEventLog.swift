@@ -27,6 +27,7 @@ public final class PostgresEventLog: EventLog {
     let lockTimeout: Duration
     let lockPermits: ConnectionPermits
     let dedicatedConfiguration: PostgresConnection.Configuration
+    let groupCommit = GroupCommit()
 
     /// Creates the log for `url`. `timeout` bounds every query (so a lost server is an error,
     /// not a hang); `lockTimeout` bounds waiting for another replica's refresh, and how long a
@@ -85,43 +86,114 @@ public final class PostgresEventLog: EventLog {
         }
     }
 
+    /// Appends through the group commit: waiting appends of this process share one transaction.
     public func append(_ events: [NewEvent], to stream: StreamID, expectedVersion: Int64) async throws -> [RecordedEvent] {
         guard !events.isEmpty else { return [] }
-        return try await guarded("append") {
-            try await self.transaction { connection in
-                try await self.append(events, to: stream, expectedVersion: expectedVersion, on: connection)
+        return try await withCheckedThrowingContinuation { continuation in
+            let pending = GroupCommit.Pending(events: events, stream: stream, expectedVersion: expectedVersion, continuation: continuation)
+            if groupCommit.submit(pending) {
+                Task { await self.commitWaitingAppends() }
             }
         }
     }
 
-    /// The append itself, inside a transaction of `connection` that the caller commits.
+    /// Commits batches until no append waits.
+    private func commitWaitingAppends() async {
+        while true {
+            let batch = groupCommit.next()
+            if batch.isEmpty { return }
+            await commit(batch)
+        }
+    }
+
+    /// What became of a batch's transaction.
+    private enum BatchOutcome: Sendable {
+        /// Committed: each append's events, or its version conflict.
+        case committed([Result<[RecordedEvent], LedgerError>])
+        /// The server refused a statement, which rolled the whole batch back.
+        case refused
+    }
+
+    /// Commits `batch` in one transaction and answers each append. When the server refuses one
+    /// append's statement (nothing of the batch is then committed), each is tried again alone,
+    /// so that only the bad append fails.
+    private func commit(_ batch: [GroupCommit.Pending]) async {
+        do {
+            let outcome = try await guarded("append") { () async throws -> BatchOutcome in
+                do {
+                    return .committed(
+                        try await self.transaction { connection in
+                            try await self.lockAppends(on: connection)
+                            var outcomes: [Result<[RecordedEvent], LedgerError>] = []
+                            for pending in batch {
+                                do {
+                                    outcomes.append(
+                                        .success(try await self.insert(pending.events, to: pending.stream, expectedVersion: pending.expectedVersion, on: connection))
+                                    )
+                                } catch let conflict as LedgerError where conflict.code == .versionConflict {
+                                    outcomes.append(.failure(conflict))
+                                }
+                            }
+                            try await self.notify(on: connection)
+                            return outcomes
+                        }
+                    )
+                } catch let error as PSQLError where error.serverInfo != nil && batch.count > 1 {
+                    return .refused
+                }
+            }
+            switch outcome {
+            case .committed(let outcomes):
+                for (pending, result) in zip(batch, outcomes) { pending.continuation.resume(with: result) }
+            case .refused:
+                for pending in batch { await commit([pending]) }
+            }
+        } catch {
+            for pending in batch { pending.continuation.resume(throwing: error) }
+        }
+    }
+
+    /// An append inside a transaction of `connection` that the caller commits (a fenced append):
+    /// the append lock, the events, the wake-up.
     func append(_ events: [NewEvent], to stream: StreamID, expectedVersion: Int64, on connection: PostgresConnection) async throws -> [RecordedEvent] {
-        // Serialises appends: taken before any position is assigned, held until commit.
+        try await lockAppends(on: connection)
+        let recorded = try await insert(events, to: stream, expectedVersion: expectedVersion, on: connection)
+        try await notify(on: connection)
+        return recorded
+    }
+
+    /// Serialises appends: taken before any position is assigned, held until commit.
+    private func lockAppends(on connection: PostgresConnection) async throws {
         try await connection.query("SELECT pg_advisory_xact_lock(\(Self.appendLockClass), 0)", logger: logger)
+    }
+
+    /// Wakes the listeners of every replica when the transaction commits (a hint: they catch up).
+    private func notify(on connection: PostgresConnection) async throws {
+        try await connection.query("SELECT pg_notify(\(Self.channel), '')::text", logger: logger)
+    }
+
+    /// The events of one append, under the append lock the transaction holds.
+    private func insert(_ events: [NewEvent], to stream: StreamID, expectedVersion: Int64, on connection: PostgresConnection) async throws -> [RecordedEvent] {
         var recorded: [RecordedEvent] = []
         for (offset, event) in events.enumerated() {
             let data = String(decoding: event.data, as: UTF8.self)
             let metadata = String(decoding: try EventCoding.encode(event.metadata), as: UTF8.self)
             let version = expectedVersion + Int64(offset)
-            // One statement while the lock is held: the version check (a fresh snapshot,
-            // taken after the lock), the insert, and the wake-up delivered at commit.
+            // One statement while the lock is held: the version check (a fresh snapshot, taken
+            // after the lock, that sees this transaction's earlier inserts) and the insert.
             let inserted = try await connection.query(
                 """
-                WITH inserted AS (
-                    INSERT INTO token_events (project, platform, appid, version, type, data, metadata)
-                    SELECT \(stream.project), \(stream.platform), \(stream.appid), \(version + 1),
-                           \(event.type.rawValue), \(data)::jsonb, \(metadata)::jsonb
-                    WHERE (SELECT coalesce(max(version), 0) FROM token_events
-                           WHERE project = \(stream.project) AND platform = \(stream.platform) AND appid = \(stream.appid)) = \(version)
-                    RETURNING position, recorded_at
-                )
-                SELECT position, (extract(epoch FROM recorded_at) * 1000)::bigint, pg_notify(\(Self.channel), position::text)::text
-                FROM inserted
+                INSERT INTO token_events (project, platform, appid, version, type, data, metadata)
+                SELECT \(stream.project), \(stream.platform), \(stream.appid), \(version + 1),
+                       \(event.type.rawValue), \(data)::jsonb, \(metadata)::jsonb
+                WHERE (SELECT coalesce(max(version), 0) FROM token_events
+                       WHERE project = \(stream.project) AND platform = \(stream.platform) AND appid = \(stream.appid)) = \(version)
+                RETURNING position, (extract(epoch FROM recorded_at) * 1000)::bigint
                 """,
                 logger: logger
             )
             var row: (Int64, Int64)?
-            for try await (position, milliseconds, _) in inserted.decode((Int64, Int64, String).self) { row = (position, milliseconds) }
+            for try await (position, milliseconds) in inserted.decode((Int64, Int64).self) { row = (position, milliseconds) }
             guard let row else {
                 let current = try await connection.query(
                     """

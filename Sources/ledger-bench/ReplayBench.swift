@@ -74,6 +74,15 @@ struct ReplayBench: AsyncParsableCommand {
                 let seconds = (ContinuousClock.now - started) / .seconds(1)
                 print(String(format: "appended %d events in %.1f s: %.0f events/s", events, seconds, Double(events) / seconds))
             }
+            do {
+                // Replay into memory alone (what every replica does at start): read, decode, open, fold.
+                let memory = MemoryReadModel(sealer: sealer)
+                let projector = Projector(log: log, model: memory, pageSize: page, logger: logger)
+                let started = ContinuousClock.now
+                let checkpoint = try await projector.catchUp()
+                let seconds = (ContinuousClock.now - started) / .seconds(1)
+                print(String(format: "replay memory: %d events to position %lld in %.2f s: %.0f events/s", events, checkpoint, seconds, Double(events) / seconds))
+            }
             for model in models {
                 let projector = StoreProjector(
                     model: model,

@@ -1,0 +1,61 @@
+import Synchronization
+import TokenLedger
+
+/// The appends waiting in this process, committed together: one transaction, one append lock,
+/// one NOTIFY and one commit for all of them, each with its own version check and its own answer
+/// (a conflict fails that append only). One batch is in flight at a time; appends that arrive
+/// meanwhile make the next one, so the batch grows with the load and a lone append waits for
+/// nothing.
+final class GroupCommit: Sendable {
+    /// One append waiting for its batch.
+    struct Pending: Sendable {
+        let events: [NewEvent]
+        let stream: StreamID
+        let expectedVersion: Int64
+        let continuation: CheckedContinuation<[RecordedEvent], any Error>
+    }
+
+    private struct State {
+        var queue: [Pending] = []
+        var committing = false
+    }
+
+    private let state = Mutex(State())
+    /// The most events a batch takes (an append larger than this goes alone).
+    let maximumEvents: Int
+
+    init(maximumEvents: Int = 256) {
+        self.maximumEvents = maximumEvents
+    }
+
+    /// Queues `pending`; true when no batch is being committed, so the caller must start one.
+    func submit(_ pending: Pending) -> Bool {
+        state.withLock { state in
+            state.queue.append(pending)
+            guard !state.committing else { return false }
+            state.committing = true
+            return true
+        }
+    }
+
+    /// The next batch, oldest first, up to `maximumEvents` events; empty (and no batch in
+    /// flight any more) when nothing waits.
+    func next() -> [Pending] {
+        state.withLock { state in
+            guard !state.queue.isEmpty else {
+                state.committing = false
+                return []
+            }
+            var events = 0
+            var count = 0
+            for pending in state.queue {
+                if count > 0 && events + pending.events.count > maximumEvents { break }
+                events += pending.events.count
+                count += 1
+            }
+            let batch = Array(state.queue.prefix(count))
+            state.queue.removeFirst(count)
+            return batch
+        }
+    }
+}
