@@ -64,7 +64,7 @@ public struct PighandImporter: Sendable {
         let checked: (stream: StreamID, secret: String, options: [String: String])
         switch Self.check(row) {
         case .failure(let refusal):
-            run.summary.rowsSkipped[refusal.reason, default: []].append(row.id)
+            run.summary.rowsSkipped[refusal.reason, default: ImportSummary.Rows()].add(row.id)
             return "skipped: \(refusal.description)"
         case .success(let value):
             checked = value
@@ -73,7 +73,7 @@ public struct PighandImporter: Sendable {
         var said: [String] = []
         if let first = run.seen[stream] {
             guard first.secret == checked.secret else {
-                run.summary.rowsSkipped["duplicate app with another secret", default: []].append(row.id)
+                run.summary.rowsSkipped["duplicate app with another secret", default: ImportSummary.Rows()].add(row.id)
                 return "skipped: \(stream) is also row \(first.row), with another secret: kept row \(first.row)'s, not guessed"
             }
             said.append("duplicate of row \(first.row)")
@@ -105,11 +105,11 @@ public struct PighandImporter: Sendable {
     /// worth saying (the row had no token).
     private func carryToken(of row: PighandRow, to stream: StreamID, _ run: inout Run) async throws -> String? {
         guard let token = row.accessToken, !token.isEmpty else {
-            run.summary.tokensLeft["without a token", default: []].append(row.id)
+            run.summary.tokensLeft["without a token", default: ImportSummary.Rows()].add(row.id)
             return nil
         }
         guard let text = row.expiresTime, let seconds = Double(text) else {
-            run.summary.tokensLeft["token without a valid expires_time", default: []].append(row.id)
+            run.summary.tokensLeft["token without a valid expires_time", default: ImportSummary.Rows()].add(row.id)
             return "token not carried over: expires_time is \(row.expiresTime.map { "'\($0)'" } ?? "NULL")"
         }
         let expiresAt = Date(timeIntervalSince1970: seconds)
@@ -131,10 +131,10 @@ public struct PighandImporter: Sendable {
             run.summary.tokensAlreadyCurrent += 1
             return nil
         case .olderThanCurrent(let current):
-            run.summary.tokensLeft["token older than the ledger's current one", default: []].append(row.id)
+            run.summary.tokensLeft["token older than the ledger's current one", default: ImportSummary.Rows()].add(row.id)
             return "token not carried over: it expires \(expiry), the ledger's current token \(Self.iso(current))"
         case .expired:
-            run.summary.tokensLeft["expired token", default: []].append(row.id)
+            run.summary.tokensLeft["expired token", default: ImportSummary.Rows()].add(row.id)
             return "token not carried over: it expired \(expiry)"
         }
     }
