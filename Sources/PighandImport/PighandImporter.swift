@@ -70,6 +70,10 @@ public struct PighandImporter: Sendable {
             checked = value
         }
         let stream = checked.stream
+        if projector.model.state(of: stream)?.removed == true {
+            run.summary.rowsSkipped["app removed from the ledger", default: ImportSummary.Rows()].add(row.id)
+            return "skipped: \(stream) was removed from the ledger (credentials.removed): not brought back"
+        }
         var said: [String] = []
         if let first = run.seen[stream] {
             guard first.secret == checked.secret else {
@@ -79,9 +83,15 @@ public struct PighandImporter: Sendable {
             said.append("duplicate of row \(first.row)")
         } else {
             run.seen[stream] = (row.id, checked.secret)
+            let held = projector.model.state(of: stream)?.secret != nil
             if try await register(checked.secret, options: checked.options, for: stream) {
                 run.summary.appsRegistered += 1
-                said.append(dryRun ? "would register the secret of \(stream)" : "registered the secret of \(stream)")
+                // An app the ledger already knew with other credentials: pighand-token's replace them.
+                said.append(
+                    held
+                        ? "\(dryRun ? "would change" : "changed") the secret or options of \(stream) (the ledger held others)"
+                        : "\(dryRun ? "would register" : "registered") the secret of \(stream)"
+                )
             } else {
                 run.summary.appsUnchanged += 1
             }

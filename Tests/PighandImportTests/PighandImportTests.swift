@@ -88,6 +88,26 @@ import TokenLedger
         #expect(try await fixture.ledger.ledger.reader.token(for: stream, secret: nil, context: CallContext()).token == current.token)
     }
 
+    @Test func anAppRemovedFromTheLedgerIsNotBroughtBackAndAChangedSecretIsSaid() async throws {
+        let fixture = try Fixture()
+        let now = Int(fixture.ledger.clock.now.timeIntervalSince1970)
+        let removed = try StreamID(project: "1", platform: "wechat", appid: "gone")
+        let changed = try StreamID(project: "1", platform: "wechat", appid: "rotated")
+        for stream in [removed, changed] {
+            try await fixture.ledger.ledger.credentials.register(secret: "NEW", for: stream, context: CallContext())
+        }
+        _ = try await fixture.ledger.ledger.credentials.remove(removed, context: CallContext())
+        let rows = ["gone", "rotated"].enumerated().map { index, appid in
+            PighandRow(id: String(index + 1), projectID: "1", platform: "wechat", appid: appid, secret: "OLD", accessToken: "T\(index)", expiresTime: String(now + 600))
+        }
+        let head = try await fixture.head()
+        let (summary, lines) = try await fixture.run(PighandRows(rows))
+        #expect(summary.rowsSkipped["app removed from the ledger"]?.ids == ["1"])
+        #expect(lines.first == "row 1: skipped: 1/wechat/gone was removed from the ledger (credentials.removed): not brought back")
+        #expect(lines.last?.hasPrefix("row 2: changed the secret or options of 1/wechat/rotated (the ledger held others)") == true, "\(lines)")
+        #expect(try await fixture.head() == head + 2, "the rotated app's secret and token; nothing for the removed one")
+    }
+
     @Test func aDuplicateWithAnotherSecretIsReportedNotGuessed() async throws {
         let fixture = try Fixture()
         var rows = Self.rows(now: fixture.ledger.clock.now)
