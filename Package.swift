@@ -84,6 +84,10 @@ let package = Package(
             dependencies: ["TokenLedger", "ReadModelSupport", "CMongoC"]
         ),
         .target(
+            name: "PighandImport",
+            dependencies: ["TokenLedger", "ReadModelSupport", "ReadModelRedis", "ReadModelMySQL", "ReadModelMongo"]
+        ),
+        .target(
             name: "LedgerSQLite",
             dependencies: [
                 "TokenLedger",
@@ -164,6 +168,7 @@ let package = Package(
                 "TokenApp",
                 "TokenHTTP",
                 "TokenLedger",
+                "PighandImport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -207,6 +212,10 @@ let package = Package(
         .testTarget(
             name: "TokenLedgerTests",
             dependencies: ["TokenLedger", "LedgerTestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "PighandImportTests",
+            dependencies: ["PighandImport", "TokenLedger", "LedgerTestSupport"]
         ),
         .testTarget(
             name: "PlatformsTests",

@@ -53,7 +53,7 @@ public final class Credentials: Sendable {
             let state = projector.model.state(of: stream) ?? StreamState()
             let options = change.options(registered: state.options)
             try QuotaBudget.checkOptions(options)
-            let changes = !Self.sameSecret(secret, state.secret) || options != state.options || state.removed
+            let changes = Self.changes(secret: secret, options: options, state)
             let sealedWithCurrentKey = !change.reseals || (state.credentialsKeyID == sealer.currentKeyID && state.credentialsFieldBound)
             if !changes, sealedWithCurrentKey { return }
             if changes, !context.mayChangeCredentials {
@@ -96,6 +96,18 @@ public final class Credentials: Sendable {
             resealed.append(stream)
         }
         return (resealed, unreadable)
+    }
+
+    /// Whether registering `secret` as `change` says would append a `credentials.set` to `stream`
+    /// as this replica's memory holds it (what a dry run reports).
+    public func wouldChange(secret: String, _ change: CredentialChange, for stream: StreamID) -> Bool {
+        let state = projector.model.state(of: stream) ?? StreamState()
+        return Self.changes(secret: secret, options: change.options(registered: state.options), state)
+    }
+
+    /// Whether `secret` and `options` differ from what `state` holds (or the stream was removed).
+    static func changes(secret: String, options: [String: String], _ state: StreamState) -> Bool {
+        !sameSecret(secret, state.secret) || options != state.options || state.removed
     }
 
     /// Compares secrets in constant time (a caller's guess must not be timed against the real one).

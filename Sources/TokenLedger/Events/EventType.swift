@@ -26,4 +26,6 @@ public enum RefreshReason: String, Sendable, Codable, CaseIterable {
     case compare
     /// New credentials were tried with the platform before replacing working ones.
     case credentials
+    /// Another service fetched it and it was carried over (`tokenledger import`): no platform call.
+    case imported
 }

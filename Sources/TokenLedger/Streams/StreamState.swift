@@ -73,8 +73,11 @@ public struct StreamState: Sendable, Equatable {
                 let value: String
                 do {
                     payload = try event.decode(TokenIssued.self)
-                    // The call was made whether or not its token opens with the keys at hand.
-                    calls.count(at: event.recordedAt, platform: event.stream.platform, forced: payload.reason == .forced)
+                    // The call was made whether or not its token opens with the keys at hand; an
+                    // imported token was fetched by another service, not by a call of ours.
+                    if payload.reason != .imported {
+                        calls.count(at: event.recordedAt, platform: event.stream.platform, forced: payload.reason == .forced)
+                    }
                     value = try sealer.open(payload.token, for: event.stream, as: .token)
                 } catch {
                     // Never serve an older token as if it were the current one (the shared read
