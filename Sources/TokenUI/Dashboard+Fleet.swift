@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import NIOCore
 import Hummingbird
+import Mustache
 import TokenHTTP
 import TokenLedger
 
@@ -134,5 +135,34 @@ extension Dashboard {
             latency: refresh.map { "\($0.upstreamLatencyMs) ms" } ?? "",
             budget: status.budgetText
         )
+    }
+}
+
+/// A fleet row's fields by name: the template looks each one up per row, and Mustache's default
+/// lookup (reflection through `Mirror`) took two thirds of the fleet page's time under `perf`.
+extension Dashboard.Row: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "stream": stream
+        case "project": project
+        case "platform": platform
+        case "appid": appid
+        case "href": href
+        case "state": state
+        case "style": style
+        case "stateLabel": stateLabel
+        case "error": error
+        case "expires": expires
+        case "expiresISO": expiresISO
+        case "renews": renews
+        case "renewsISO": renewsISO
+        case "refreshed": refreshed
+        case "refreshedISO": refreshedISO
+        case "reason": reason
+        case "node": node
+        case "latency": latency
+        case "budget": budget
+        default: nil
+        }
     }
 }
