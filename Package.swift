@@ -58,6 +58,7 @@ let package = Package(
                 .embedInCode("Migrations/002_append_only.sql"),
                 .embedInCode("Migrations/003_writer_role.sql"),
                 .embedInCode("Migrations/004_writer_login.sql"),
+                .embedInCode("Migrations/005_webhook_checkpoints.sql"),
             ]
         ),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
@@ -183,6 +184,8 @@ let package = Package(
                 "LedgerPostgres",
                 "PlatformSimulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -275,6 +278,7 @@ let package = Package(
             name: "TokenAppTests",
             dependencies: [
                 "TokenApp",
+                "Platforms",
                 "TokenHTTP",
                 "TokenLedger",
                 "LedgerTestSupport",
@@ -290,6 +294,7 @@ let package = Package(
                 "PlatformSimulator",
                 "LedgerTestSupport",
                 "TokenLedger",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
