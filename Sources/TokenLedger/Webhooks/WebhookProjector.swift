@@ -92,24 +92,17 @@ public final class WebhookProjector: Sendable {
     /// Leads the webhook when no other process does, delivering while leading; tries to lead
     /// again every `pollInterval` otherwise. Runs until cancelled.
     public func run() async throws {
-        while !Task.isCancelled {
-            do {
-                _ = try await election.lead(role) {
-                    self.leading.store(true, ordering: .releasing)
-                    self.metrics.leader(true)
-                    self.logger.info("leading webhook", metadata: [LogKey.webhook: "\(self.subscription.id)"])
-                    defer {
-                        self.leading.store(false, ordering: .releasing)
-                        self.metrics.leader(false)
-                    }
-                    try await self.follow()
-                }
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("webhook leadership lost", metadata: [LogKey.webhook: "\(subscription.id)", LogKey.error: "\(LedgerError.explain(error))"])
+        await election.campaign(for: role, retry: options.pollInterval) { [logger, subscription] error in
+            logger.warning("webhook leadership lost", metadata: [LogKey.webhook: "\(subscription.id)", LogKey.error: "\(LedgerError.explain(error))"])
+        } _: {
+            self.leading.store(true, ordering: .releasing)
+            self.metrics.leader(true)
+            self.logger.info("leading webhook", metadata: [LogKey.webhook: "\(self.subscription.id)"])
+            defer {
+                self.leading.store(false, ordering: .releasing)
+                self.metrics.leader(false)
             }
-            try? await Task.sleep(for: options.pollInterval)
+            try await self.follow()
         }
     }
 
