@@ -12,12 +12,23 @@ import TokenLedger
 struct WebhookClusterTests {
     static let secret = "whsec_cluster"
 
-    /// Whether `replica` leads webhook `id` (its `/metrics`).
+    /// The value of gauge `name` of webhook `id` in `replica`'s `/metrics`, if it shows one.
+    static func gauge(_ replica: ServerProcess, _ name: String, _ id: String) async -> Double? {
+        guard let (_, metrics) = try? await HTTP.request("GET", replica.baseURL + "/metrics") else { return nil }
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix(name + "{") && $0.contains("\"\(id)\"") }
+        return line?.split(separator: " ").last.flatMap { Double($0) }
+    }
+
+    /// Whether `replica` leads webhook `id`.
     static func leads(_ replica: ServerProcess, _ id: String) async -> Bool {
-        guard let (_, metrics) = try? await HTTP.request("GET", replica.baseURL + "/metrics") else { return false }
-        return metrics.split(separator: "\n").contains { line in
-            line.hasPrefix("tokenledger_webhook_leader") && line.contains("\"\(id)\"") && line.split(separator: " ").last.flatMap { Double($0) } == 1
-        }
+        await gauge(replica, "tokenledger_webhook_leader", id) == 1
+    }
+
+    /// `tokenledger webhooks …` against the test PostgreSQL with `environment`.
+    static func webhooks(_ arguments: [String], environment: [String: String]) throws -> (status: Int32, output: String) {
+        let folder = NSTemporaryDirectory() + "tokenledger-hooks-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        return try Command.run(["webhooks"] + arguments, folder: folder, environment: ["EVENTLOG_URL": try TestLogs.postgresURL()].merging(environment) { $1 })
     }
 
     /// The positions of `project`'s events a webhook tells of, in log order.
@@ -114,22 +125,50 @@ struct WebhookClusterTests {
                 // Replay from the first recovery on: the same events again, in order.
                 let from = try #require(events.first { $0.type == .tokenRecovered }?.position)
                 let before = receiver.accepted.count
-                let folder = NSTemporaryDirectory() + "tokenledger-hook-\(project)"
-                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                let resumed = try Command.run(
-                    ["webhooks", "resume", id, "--from", String(from)], folder: folder,
-                    environment: ["EVENTLOG_URL": try TestLogs.postgresURL(), "SECRETS_KEY": key].merging(environment) { $1 }
-                )
+                let resumed = try Self.webhooks(["resume", id, "--from", String(from)], environment: environment.merging(["SECRETS_KEY": key]) { $1 })
                 #expect(resumed.status == 0, "\(resumed.output)")
                 let replayed = expected.filter { $0 >= from }.map(String.init)
                 #expect(await eventually(20) { receiver.accepted.dropFirst(before).map(\.id).starts(with: replayed) }, "\(receiver.accepted.dropFirst(before).map(\.id))")
-                let listed = try Command.run(
-                    ["webhooks", "list"], folder: folder,
-                    environment: ["EVENTLOG_URL": try TestLogs.postgresURL(), "SECRETS_KEY": key].merging(environment) { $1 }
-                )
+                let listed = try Self.webhooks(["list"], environment: environment.merging(["SECRETS_KEY": key]) { $1 })
                 #expect(listed.status == 0)
                 #expect(listed.output.contains("\(id) → \(receiver.url)") && listed.output.contains("delivering, checkpoint"), "\(listed.output)")
                 #expect(!listed.output.contains(Self.secret), "the secret never shows")
+            }
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aWebhookThatKeepsFailingIsParkedInMetricsLogAndListUntilResumed() async throws {
+        try await withSimulator { simulator in
+            try await WebhookReceiver.withRunning { receiver in
+                let project = uniqueProject("park")
+                let id = "park-\(project)"
+                simulator.state.register(appid: "wxpark", secret: "SP")
+                receiver.refuse(next: 1000)
+                let environment = [
+                    "WEBHOOKS": "\(id) url=\(receiver.url) secret=\(Self.secret) projects=\(project)",
+                    "WEBHOOKS_BACKOFF_MS": "50",
+                    "WEBHOOKS_MAX_ATTEMPTS": "2",
+                    "EVENTLOG_POLL_INTERVAL_MS": "300",
+                ]
+                let replicas = try await ClusterTests.startReplicas(1, simulator: simulator, key: TestEnvironment.secretsKey(), environment: environment, names: "park")
+                defer { replicas.forEach { $0.stop() } }
+                let replica = replicas[0]
+                #expect(try await eventually { try await Self.started(id) })
+                #expect(try await HTTP.envelope("GET", replica.baseURL + "/token/\(project)/wechat/wxpark?secret=SP").status == 200)
+                #expect(await eventually { await Self.gauge(replica, "tokenledger_webhook_parked", id) == 1 }, "parked, in the metrics")
+                #expect(receiver.deliveries.count == 2, "two attempts, then nothing")
+                #expect(replica.log().contains("webhook parked after 2 failed attempts"), "and in the log")
+                let listed = try Self.webhooks(["list"], environment: environment)
+                #expect(listed.output.contains("parked at") && listed.output.contains("the receiver answered 503"), "\(listed.output)")
+
+                receiver.refuse(next: 0)
+                let resumed = try Self.webhooks(["resume", id], environment: environment)
+                #expect(resumed.status == 0, "\(resumed.output)")
+                #expect(await eventually { receiver.accepted.count == 1 }, "the event that kept failing is delivered")
+                #expect(receiver.accepted.first?.id == receiver.deliveries.first?.id)
+                #expect(await eventually { await Self.gauge(replica, "tokenledger_webhook_parked", id) == 0 })
+                #expect(try Self.webhooks(["resume", "nobody"], environment: environment).output.contains("no webhook 'nobody' is configured"))
             }
         }
     }
