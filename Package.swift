@@ -58,6 +58,7 @@ let package = Package(
                 .embedInCode("Migrations/002_append_only.sql"),
                 .embedInCode("Migrations/003_writer_role.sql"),
                 .embedInCode("Migrations/004_writer_login.sql"),
+                .embedInCode("Migrations/005_webhook_checkpoints.sql"),
             ]
         ),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
@@ -188,6 +189,8 @@ let package = Package(
                 "LedgerPostgres",
                 "PlatformSimulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -284,6 +287,7 @@ let package = Package(
             name: "TokenAppTests",
             dependencies: [
                 "TokenApp",
+                "Platforms",
                 "TokenHTTP",
                 "TokenLedger",
                 "LedgerTestSupport",
@@ -299,6 +303,7 @@ let package = Package(
                 "PlatformSimulator",
                 "LedgerTestSupport",
                 "TokenLedger",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

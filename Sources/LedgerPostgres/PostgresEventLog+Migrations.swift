@@ -10,6 +10,7 @@ extension PostgresEventLog {
         (2, "append_only", PackageResources._02_append_only_sql),
         (3, "writer_role", PackageResources._03_writer_role_sql),
         (4, "writer_login", PackageResources._04_writer_login_sql),
+        (5, "webhook_checkpoints", PackageResources._05_webhook_checkpoints_sql),
     ]
 
     /// What `serve` does at start. When every migration is applied it only checks so, which

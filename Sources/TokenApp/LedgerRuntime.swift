@@ -15,6 +15,8 @@ public struct LedgerRuntime: Sendable {
     public let platforms: [String: any Platform]
     /// The projectors of the shared read models (Redis, MySQL, MongoDB) configured.
     public let storeProjectors: [StoreProjector]
+    /// The projectors of the configured webhooks.
+    public let webhookProjectors: [WebhookProjector]
     /// The connections, in dependency order: the log's client (PostgreSQL) or file (SQLite), then
     /// the shared read models' pools; each releases what it holds when its `run()` ends. What a
     /// one-off command needs (`withConnections`).
@@ -78,6 +80,8 @@ public struct LedgerRuntime: Sendable {
         }
         var workers: [any Service] = [RunService { try await projector.run() }]
         workers += storeProjectors.map { storeProjector -> any Service in RunService { try await storeProjector.run() } }
+        let webhookProjectors = try Self.webhookProjectors(configuration, log: log, wakes: projector.advanced, head: { model.checkpoint }, logger: logger)
+        workers += webhookProjectors.map { webhookProjector -> any Service in RunService { try await webhookProjector.run() } }
         if let scheduler = scheduler(configuration.refresh, ledger: ledger, logger: logger) {
             workers.append(scheduler)
         }
@@ -86,6 +90,7 @@ public struct LedgerRuntime: Sendable {
             sealer: sealer,
             platforms: platforms,
             storeProjectors: storeProjectors,
+            webhookProjectors: webhookProjectors,
             connections: [log.service] + stores.map { store -> any Service in ResourceService(release: { await store.model.shutdown() }) },
             workers: workers,
             log: log,

@@ -26,6 +26,8 @@ extension ServerConfiguration {
         auth = try Auth(reader: reader.scoped(to: "auth"))
         ui = try Dashboard.Settings(reader: reader.scoped(to: "ui"))
         apps = try DeclaredApp.read(reader)
+        webhooks = try WebhookSettings(reader: reader)
+        try webhooks.checkLog(eventLog.url)
         if environment == .production, secrets.key == nil {
             throw ConfigurationFailure(message: "secrets.key (SECRETS_KEY) is required in production")
         }

@@ -166,6 +166,8 @@ public struct ServerConfiguration: Sendable {
     public var logLevel = Logger.Level.info
     /// The shared read models: `redis.url`, `mysql.url`, `mongo.url`, `readmodels`, `readmodels_timeout_ms`.
     public var readModels = ReadModelSettings()
+    /// The webhooks: `webhooks`, `webhooks_max_attempts`, `webhooks_backoff_ms`, `webhooks_max_backoff_ms`, `webhooks_timeout_ms`.
+    public var webhooks = WebhookSettings()
 
     /// The defaults.
     public init() {}

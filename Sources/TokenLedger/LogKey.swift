@@ -12,4 +12,6 @@ public enum LogKey {
     public static let reason = "ledger.reason"
     /// A platform name.
     public static let platform = "ledger.platform"
+    /// A webhook's id.
+    public static let webhook = "ledger.webhook"
 }

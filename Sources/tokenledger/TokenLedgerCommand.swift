@@ -6,7 +6,10 @@ struct TokenLedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenledger",
         abstract: "Keeps third-party access tokens fresh in one place, on an event log.",
-        subcommands: [Serve.self, Migrate.self, History.self, Events.self, Replay.self, Verify.self, KeyCommand.self, RotateKey.self, ImportCommand.self, ConfigCommand.self],
+        subcommands: [
+            Serve.self, Migrate.self, History.self, Events.self, Replay.self, Verify.self, KeyCommand.self, RotateKey.self, ImportCommand.self,
+            ConfigCommand.self, WebhooksCommand.self,
+        ],
         defaultSubcommand: Serve.self
     )
 }

@@ -16,7 +16,7 @@ struct PostgresPrivilegeTests {
     func theWriterAppendsReadsLocksAndListensWithoutDDLRights() async throws {
         try await FreshDatabase.with { database in
             let applied = try await database.withLog(as: try FreshDatabase.superuser()) { owner in try await owner.migrate() }
-            #expect(applied == [1, 2, 3, 4])
+            #expect(applied == [1, 2, 3, 4, 5])
             try await database.withLog(as: Self.writer) { log in
                 #expect(try await log.prepareSchema().isEmpty, "serve as the writer checks the migrations and goes on")
                 let sealer = try Sealer(current: "k", keys: ["k": Sealer.generateKey()])
@@ -35,6 +35,15 @@ struct PostgresPrivilegeTests {
                 #expect(try await log.readAll(after: 0, limit: 10).map(\.position) == recorded.map(\.position))
                 #expect(await eventually(10) { model.checkpoint >= recorded[0].position })
                 #expect(try await log.lead("privilege-test") { 7 } == 7, "leadership is an advisory lock: no grant needed")
+                // serve keeps the webhooks' checkpoints: creates, moves, parks and resumes them.
+                let checkpoint = try await log.checkpoint(of: "priv-hook")
+                #expect(checkpoint.position == recorded[0].position, "a new webhook starts at the log's head")
+                #expect(try await log.advance("priv-hook", from: checkpoint.position, to: checkpoint.position + 1))
+                #expect(try await log.advance("priv-hook", from: checkpoint.position, to: checkpoint.position + 2) == false, "a move is compare-and-set")
+                #expect(try await log.park("priv-hook", at: checkpoint.position + 1, reason: "the receiver answered 503"))
+                #expect(try await log.checkpoint(of: "priv-hook").parkedReason == "the receiver answered 503")
+                #expect(try await log.resume("priv-hook", from: 1) == WebhookCheckpoint(id: "priv-hook", position: 0))
+                #expect(try await log.all().map(\.id) == ["priv-hook"])
             }
         }
     }
@@ -54,6 +63,8 @@ struct PostgresPrivilegeTests {
                     "ALTER TABLE token_events DISABLE TRIGGER ALL",
                     "DROP TABLE token_events",
                     "DELETE FROM tokenledger_migrations",
+                    "DELETE FROM webhook_checkpoints",
+                    "DROP TABLE webhook_checkpoints",
                 ] {
                     let refusal = await Self.refusal(of: statement, on: connection)
                     // Refused by privilege, not only by the append-only trigger (which the owner could disable).
@@ -141,7 +152,7 @@ struct PostgresPrivilegeTests {
                 }
                 return try await group.reduce(into: [Int]()) { $0 += $1 }
             }
-            #expect(applied.sorted() == [1, 2, 3, 4])
+            #expect(applied.sorted() == [1, 2, 3, 4, 5])
             let again = try await database.withLog(as: superuser) { log in try await log.prepareSchema() }
             #expect(again.isEmpty)
         }

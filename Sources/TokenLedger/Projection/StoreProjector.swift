@@ -150,24 +150,17 @@ public final class StoreProjector: Sendable {
     /// Leads the model when no other process does, following the log while leading; retries
     /// leadership every `pollInterval` otherwise. Runs until cancelled.
     public func run() async throws {
-        while !Task.isCancelled {
-            do {
-                _ = try await election.lead(role) {
-                    self.leading.store(true, ordering: .releasing)
-                    self.metrics.leader(true)
-                    self.logger.info("leading read model", metadata: ["readmodel": "\(self.model.name)"])
-                    defer {
-                        self.leading.store(false, ordering: .releasing)
-                        self.metrics.leader(false)
-                    }
-                    try await self.follow()
-                }
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("read model leadership lost", metadata: ["readmodel": "\(model.name)", LogKey.error: "\(LedgerError.explain(error))"])
+        await election.campaign(for: role, retry: pollInterval) { [logger, model] error in
+            logger.warning("read model leadership lost", metadata: ["readmodel": "\(model.name)", LogKey.error: "\(LedgerError.explain(error))"])
+        } _: {
+            self.leading.store(true, ordering: .releasing)
+            self.metrics.leader(true)
+            self.logger.info("leading read model", metadata: ["readmodel": "\(self.model.name)"])
+            defer {
+                self.leading.store(false, ordering: .releasing)
+                self.metrics.leader(false)
             }
-            try? await Task.sleep(for: pollInterval)
+            try await self.follow()
         }
     }
 
