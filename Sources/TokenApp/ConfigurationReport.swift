@@ -84,7 +84,8 @@ public struct ConfigurationReport: Sendable {
         /// A value as text, its secrets masked.
         static func render(_ value: ConfigValue, key: String) -> String {
             let masked = "********"
-            let secret = value.isSecret || secretKeys.contains(key)
+            // Webhook entries are read as secret; each shows its id, URL and events, its secret masked.
+            let secret = (value.isSecret && key != "webhooks") || secretKeys.contains(key)
             switch value.content {
             case .string(let text):
                 return secret ? masked : mask(text, key: key)
@@ -108,12 +109,21 @@ public struct ConfigurationReport: Sendable {
             }
         }
 
-        /// Passwords in URLs, and app options that hold grants (`refresh_token`, `auth_code`).
+        /// Passwords in URLs, app options that hold grants (`refresh_token`, `auth_code`) and
+        /// webhooks' secrets (a reference to a variable is no secret).
         static func mask(_ text: String, key: String) -> String {
-            if text.contains("://") { return StoreURL.redacted(text) }
-            guard key == "app_options" else { return text }
+            let hidden: [String] =
+                switch key {
+                case "app_options": ["refresh_token=", "auth_code="]
+                case "webhooks": ["secret="]
+                default: []
+                }
+            guard !hidden.isEmpty else { return text.contains("://") ? StoreURL.redacted(text) : text }
             return text.split(separator: " ", omittingEmptySubsequences: false).map { part in
-                for grant in ["refresh_token=", "auth_code="] where part.hasPrefix(grant) { return grant + "********" }
+                for prefix in hidden where part.hasPrefix(prefix) {
+                    return part.dropFirst(prefix.count).hasPrefix("$") ? String(part) : prefix + "********"
+                }
+                if part.hasPrefix("url=") { return "url=" + StoreURL.redacted(String(part.dropFirst(4))) }
                 return String(part)
             }.joined(separator: " ")
         }

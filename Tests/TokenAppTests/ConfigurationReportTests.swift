@@ -18,12 +18,18 @@ struct ConfigurationReportTests {
             "HTTP_PORT": "3999",
             "EVENTLOG_URL": "postgres://ledger:hunter2@db:5432/ledger",
             "APPS": "demo/wechat/wx1=plain-secret,demo/wechat/wx2=other-secret",
+            "WEBHOOKS": "alerts url=https://hooks.example.com/tl secret=hook-secret-1 events=app.parked,pager url=https://pager.example.com/x secret=$HOME",
         ])
         #expect(entries["http.port"] == .init(key: "http.port", value: "3999", layer: "environment (HTTP_PORT)"))
         #expect(entries["secrets.key"]?.value == "********")
         #expect(entries["secrets.key"]?.layer == "environment (SECRETS_KEY)")
         #expect(entries["eventlog.url"]?.value == "postgres://ledger:***@db:5432/ledger")
         #expect(entries["apps"]?.value == "[demo/wechat/wx1=********, demo/wechat/wx2=********]", "which apps, not their secrets")
+        #expect(
+            entries["webhooks"]?.value
+                == "[alerts url=https://hooks.example.com/tl secret=******** events=app.parked, pager url=https://pager.example.com/x secret=$HOME]",
+            "which webhooks, not their secrets"
+        )
         #expect(entries["log.level"] == .init(key: "log.level", value: "warning", layer: "config/test.yaml"))
         #expect(entries["http.host"] == .init(key: "http.host", value: "127.0.0.1", layer: "config/default.yaml"))
         #expect(entries["refresh.lead_seconds"]?.layer == "config/default.yaml")
