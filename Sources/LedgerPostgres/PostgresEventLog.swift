@@ -124,15 +124,16 @@ public final class PostgresEventLog: EventLog {
                     return .committed(
                         try await self.transaction { connection in
                             try await self.lockAppends(on: connection)
+                            // One statement for each run of appends to distinct streams: a second
+                            // append to a stream checks its version against the first one's events.
                             var outcomes: [Result<[RecordedEvent], LedgerError>] = []
-                            for pending in batch {
-                                do {
-                                    outcomes.append(
-                                        .success(try await self.insert(pending.events, to: pending.stream, expectedVersion: pending.expectedVersion, on: connection))
-                                    )
-                                } catch let conflict as LedgerError where conflict.code == .versionConflict {
-                                    outcomes.append(.failure(conflict))
-                                }
+                            var start = 0
+                            while start < batch.count {
+                                var streams = Set<StreamID>()
+                                var end = start
+                                while end < batch.count, streams.insert(batch[end].stream).inserted { end += 1 }
+                                outcomes += try await self.insert(batch[start..<end], on: connection)
+                                start = end
                             }
                             try await self.notify(on: connection)
                             return outcomes
@@ -151,6 +152,86 @@ public final class PostgresEventLog: EventLog {
         } catch {
             for pending in batch { pending.continuation.resume(throwing: error) }
         }
+    }
+
+    /// The events of appends to distinct streams in one statement, under the append lock the
+    /// transaction holds: each append's events are inserted, in order, if its stream is at its
+    /// expected version (a snapshot taken after the lock), else none of them and that append
+    /// answers a version conflict.
+    private func insert(_ appends: ArraySlice<GroupCommit.Pending>, on connection: PostgresConnection) async throws -> [Result<[RecordedEvent], LedgerError>] {
+        var (projects, platforms, appids, types, data, metadata) = ([String](), [String](), [String](), [String](), [String](), [String]())
+        var (versions, expected) = ([Int64](), [Int64]())
+        for pending in appends {
+            for (offset, event) in pending.events.enumerated() {
+                projects.append(pending.stream.project)
+                platforms.append(pending.stream.platform)
+                appids.append(pending.stream.appid)
+                versions.append(pending.expectedVersion + Int64(offset) + 1)
+                expected.append(pending.expectedVersion)
+                types.append(event.type.rawValue)
+                data.append(String(decoding: event.data, as: UTF8.self))
+                metadata.append(String(decoding: try EventCoding.encode(event.metadata), as: UTF8.self))
+            }
+        }
+        let rows = try await connection.query(
+            """
+            WITH input AS (
+                SELECT * FROM unnest(\(projects)::text[], \(platforms)::text[], \(appids)::text[], \(versions)::int8[], \(expected)::int8[],
+                                     \(types)::text[], \(data)::text[], \(metadata)::text[])
+                    WITH ORDINALITY AS t(project, platform, appid, version, expected, type, data, metadata, ord)
+            ), checked AS (
+                SELECT input.*, (SELECT coalesce(max(e.version), 0) FROM token_events e
+                                 WHERE e.project = input.project AND e.platform = input.platform AND e.appid = input.appid) AS current
+                FROM input
+            )
+            INSERT INTO token_events (project, platform, appid, version, type, data, metadata)
+            SELECT project, platform, appid, version, type, data::jsonb, metadata::jsonb FROM checked WHERE current = expected ORDER BY ord
+            RETURNING project, platform, appid, version, position, (extract(epoch FROM recorded_at) * 1000)::bigint
+            """,
+            logger: logger
+        )
+        struct Key: Hashable {
+            let stream: StreamID
+            let version: Int64
+        }
+        var inserted: [Key: (position: Int64, milliseconds: Int64)] = [:]
+        for try await (project, platform, appid, version, position, milliseconds) in rows.decode((String, String, String, Int64, Int64, Int64).self) {
+            inserted[Key(stream: try StreamID(project: project, platform: platform, appid: appid), version: version)] = (position, milliseconds)
+        }
+        var outcomes: [Result<[RecordedEvent], LedgerError>] = []
+        for pending in appends {
+            var recorded: [RecordedEvent] = []
+            for (offset, event) in pending.events.enumerated() {
+                let version = pending.expectedVersion + Int64(offset) + 1
+                guard let row = inserted[Key(stream: pending.stream, version: version)] else { break }
+                recorded.append(
+                    RecordedEvent(
+                        position: row.position, stream: pending.stream, version: version, type: event.type, data: event.data,
+                        metadata: event.metadata, recordedAt: Date(timeIntervalSince1970: Double(row.milliseconds) / 1000)
+                    )
+                )
+            }
+            if recorded.count == pending.events.count {
+                outcomes.append(.success(recorded))
+            } else {
+                outcomes.append(.failure(try await conflict(pending.stream, expectedVersion: pending.expectedVersion, on: connection)))
+            }
+        }
+        return outcomes
+    }
+
+    /// The version conflict of an append to `stream` at `expectedVersion`, saying where it is.
+    private func conflict(_ stream: StreamID, expectedVersion: Int64, on connection: PostgresConnection) async throws -> LedgerError {
+        let current = try await connection.query(
+            """
+            SELECT coalesce(max(version), 0)::bigint FROM token_events
+            WHERE project = \(stream.project) AND platform = \(stream.platform) AND appid = \(stream.appid)
+            """,
+            logger: logger
+        )
+        var actual: Int64 = 0
+        for try await (value) in current.decode(Int64.self) { actual = value }
+        return LedgerError(.versionConflict, "\(stream) is at version \(actual), not \(expectedVersion)")
     }
 
     /// An append inside a transaction of `connection` that the caller commits (a fenced append):
@@ -194,18 +275,7 @@ public final class PostgresEventLog: EventLog {
             )
             var row: (Int64, Int64)?
             for try await (position, milliseconds) in inserted.decode((Int64, Int64).self) { row = (position, milliseconds) }
-            guard let row else {
-                let current = try await connection.query(
-                    """
-                    SELECT coalesce(max(version), 0)::bigint FROM token_events
-                    WHERE project = \(stream.project) AND platform = \(stream.platform) AND appid = \(stream.appid)
-                    """,
-                    logger: logger
-                )
-                var actual: Int64 = 0
-                for try await (value) in current.decode(Int64.self) { actual = value }
-                throw LedgerError(.versionConflict, "\(stream) is at version \(actual), not \(expectedVersion)")
-            }
+            guard let row else { throw try await conflict(stream, expectedVersion: expectedVersion, on: connection) }
             recorded.append(
                 RecordedEvent(
                     position: row.0, stream: stream, version: version + 1, type: event.type, data: event.data,
