@@ -23,6 +23,7 @@ extension ServerConfiguration {
             Logger.Level(rawValue: $0)
         }
         auth = try Auth(reader: reader.scoped(to: "auth"))
+        watch = try WatchOptions(reader: reader.scoped(to: "watch"))
         apps = try DeclaredApp.read(reader)
         if environment == .production, secrets.key == nil {
             throw ConfigurationFailure(message: "secrets.key (SECRETS_KEY) is required in production")

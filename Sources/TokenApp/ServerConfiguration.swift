@@ -159,6 +159,8 @@ public struct ServerConfiguration: Sendable {
     public var apps: [DeclaredApp] = []
     /// `auth.*`.
     public var auth = Auth()
+    /// `watch.*`: heartbeat, watchers per replica, longest watch.
+    public var watch = WatchOptions()
     /// `log.level` (default `info`).
     public var logLevel = Logger.Level.info
     /// The shared read models: `redis.url`, `mysql.url`, `mongo.url`, `readmodels`, `readmodels_timeout_ms`.
