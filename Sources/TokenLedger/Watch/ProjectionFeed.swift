@@ -1,3 +1,4 @@
+import Metrics
 import Synchronization
 
 /// Where watchers learn what the memory projector folds: the most recent events it applied, in
@@ -22,6 +23,10 @@ public final class ProjectionFeed: Sendable {
     /// How many of the latest events are held (a bound on memory, not on what a watcher can resume from).
     public let capacity: Int
     let wakes = WakeSignal()
+    /// `tokenledger_watchers`: watches open on this replica.
+    private let openWatchers = Gauge(label: "tokenledger_watchers")
+    /// `tokenledger_watch_refusals_total`: watches refused past `watch.max_watchers`.
+    private let refusals = Counter(label: "tokenledger_watch_refusals_total")
 
     /// A feed that holds the latest `capacity` events.
     public init(capacity: Int = 4096) {
@@ -79,16 +84,23 @@ public final class ProjectionFeed: Sendable {
     public func watch(
         after cursor: Int64, log: any EventLog, maxWatchers: Int, matching: @escaping @Sendable (RecordedEvent) -> Bool = { _ in true }
     ) throws -> FeedWatch {
-        try recent.withLock { recent in
-            guard recent.watchers < maxWatchers else {
-                throw LedgerError(.tooManyWatchers, "this replica already serves \(maxWatchers) watchers (watch.max_watchers): retry later or on another replica")
-            }
+        let open = recent.withLock { recent -> Int? in
+            guard recent.watchers < maxWatchers else { return nil }
             recent.watchers += 1
+            return recent.watchers
         }
+        guard let open else {
+            refusals.increment()
+            throw LedgerError(.tooManyWatchers, "this replica already serves \(maxWatchers) watchers (watch.max_watchers): retry later or on another replica")
+        }
+        openWatchers.record(open)
         return FeedWatch(feed: self, log: log, cursor: cursor, matching: matching)
     }
 
     func release() {
-        recent.withLock { $0.watchers -= 1 }
+        openWatchers.record(recent.withLock { recent in
+            recent.watchers -= 1
+            return recent.watchers
+        })
     }
 }
