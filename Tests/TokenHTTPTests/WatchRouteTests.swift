@@ -97,8 +97,8 @@ import TokenLedger
         let fixture = try HTTPFixture(watch: watch)
         try await fixture.test { client async throws in
             _ = try await client.call(.get, path + "?secret=S")
-            async let first = client.call(.get, path + "/watch?timeout=2")
-            async let second = client.call(.get, "/events/watch?timeout=2")
+            async let first = client.call(.get, path + "/watch?timeout=4")
+            async let second = client.call(.get, "/events/watch?timeout=4")
             #expect(await Self.watchers(fixture, 2))
             let refused = try await client.call(.get, path + "/watch?limit=1")
             #expect(refused.outcome == (503, "too_many_watchers"))
