@@ -24,7 +24,9 @@ public func buildApplication(
         logger.warning("auth.mode is none: anyone who reaches this port can read every token and force refreshes")
     }
     let runtime = try await LedgerRuntime.make(configuration, logger: logger)
-    let controller = TokenController(ledger: runtime.ledger, platforms: runtime.platforms, sealer: runtime.sealer, access: access)
+    let controller = TokenController(
+        ledger: runtime.ledger, platforms: runtime.platforms, sealer: runtime.sealer, access: access, watch: configuration.watch
+    )
     let export: (@Sendable () -> Response)? = metrics.map { registry in
         { @Sendable in
             // Gauges computed from the memory model are brought up to date at each scrape.

@@ -25,6 +25,7 @@ extension ServerConfiguration {
         }
         auth = try Auth(reader: reader.scoped(to: "auth"))
         ui = try Dashboard.Settings(reader: reader.scoped(to: "ui"))
+        watch = try WatchOptions(reader: reader.scoped(to: "watch"))
         apps = try DeclaredApp.read(reader)
         webhooks = try WebhookSettings(reader: reader)
         try webhooks.checkLog(eventLog.url)

@@ -162,6 +162,8 @@ public struct ServerConfiguration: Sendable {
     public var auth = Auth()
     /// `ui.*`: the dashboard's sessions.
     public var ui = Dashboard.Settings()
+    /// `watch.*`: heartbeat, watchers per replica, longest watch.
+    public var watch = WatchOptions()
     /// `log.level` (default `info`).
     public var logLevel = Logger.Level.info
     /// The shared read models: `redis.url`, `mysql.url`, `mongo.url`, `readmodels`, `readmodels_timeout_ms`.

@@ -13,7 +13,8 @@ public enum ErrorMapping {
         case .forbidden: .forbidden
         case .quotaBudgetExhausted: .tooManyRequests
         case .upstreamRejectedCredentials, .upstreamMalformedAnswer, .upstreamRefused: .badGateway
-        case .upstreamQuotaExhausted, .upstreamRateLimited, .upstreamBusy, .upstreamUnreachable, .storeUnavailable, .lockLost, .notReady:
+        case .upstreamQuotaExhausted, .upstreamRateLimited, .upstreamBusy, .upstreamUnreachable, .storeUnavailable, .lockLost, .notReady,
+            .tooManyWatchers:
             .serviceUnavailable
         default: .internalServerError
         }

@@ -36,6 +36,19 @@ extension TokenController {
         return Envelope.string(served.token, headers: headers)
     }
 
+    /// `project`, `platform` and `type` of the events feed.
+    static func eventFilter(_ request: Request) throws -> EventFilter {
+        let query = request.uri.queryParameters
+        var filter = EventFilter(project: query.get("project"), platform: query.get("platform"))
+        if let type = query.get("type") {
+            guard let eventType = EventType(rawValue: type) else {
+                throw LedgerError(.invalidInput, "type is one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            filter.type = eventType
+        }
+        return filter
+    }
+
     /// `after` and `limit` of an audit page.
     static func page(_ request: Request) throws -> (after: Int64, limit: Int) {
         let query = request.uri.queryParameters

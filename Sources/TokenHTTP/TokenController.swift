@@ -12,14 +12,16 @@ public struct TokenController: Sendable {
     let platforms: [String: any Platform]
     let sealer: Sealer
     let access: AccessControl
+    let watchOptions: WatchOptions
 
     /// A controller over a ledger, the platforms (to check an app's options), the sealer (audit
-    /// views) and access control.
-    public init(ledger: Ledger, platforms: [String: any Platform], sealer: Sealer, access: AccessControl) {
+    /// views) and access control; `watch` bounds the watch routes.
+    public init(ledger: Ledger, platforms: [String: any Platform], sealer: Sealer, access: AccessControl, watch: WatchOptions = WatchOptions()) {
         self.ledger = ledger
         self.platforms = platforms
         self.sealer = sealer
         self.access = access
+        self.watchOptions = watch
     }
 
     /// Adds the routes to `router`: health and readiness open to all, the rest behind `Authenticator`.
@@ -35,6 +37,8 @@ public struct TokenController: Sendable {
         api.get("token/:project/:platform/:appid/status", use: status)
         api.get("token/:project/:platform/:appid/history", use: history)
         api.get("events", use: events)
+        api.get("token/:project/:platform/:appid/watch", use: watchToken)
+        api.get("events/watch", use: watchEvents)
     }
 
     /// `GET /token/…`: the current token; a secret other than the registered one registers it (admin).
@@ -107,14 +111,7 @@ public struct TokenController: Sendable {
 
     /// `GET /events`: the global feed, filtered (admin; of every project without a project filter).
     @Sendable func events(_ request: Request, context: TokenRequestContext) async throws -> Response {
-        let query = request.uri.queryParameters
-        var filter = EventFilter(project: query.get("project"), platform: query.get("platform"))
-        if let type = query.get("type") {
-            guard let eventType = EventType(rawValue: type) else {
-                throw LedgerError(.invalidInput, "type is one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            filter.type = eventType
-        }
+        let filter = try Self.eventFilter(request)
         // Without a project filter the feed spans every project: only a key for all projects may read it.
         _ = try access.authorize(context.caller, .admin, project: filter.project)
         let (after, limit) = try Self.page(request)
@@ -153,7 +150,7 @@ public struct TokenController: Sendable {
 
     /// Authorizes a read or refresh carrying `secret`: a secret other than the registered one
     /// registers it, which needs `admin` (and its options checked again); otherwise `scope`.
-    private func authorizeSecret(
+    func authorizeSecret(
         _ secret: String?, of stream: StreamID, otherwise scope: AccessControl.Scope, request: Request, context: TokenRequestContext
     ) async throws -> CallContext {
         let registers = secret.map { ledger.reader.isRegistered(secret: $0, for: stream) } == false

@@ -27,6 +27,7 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible, CustomDebug
             case unauthenticated = "unauthenticated"
             case notReady = "not_ready"
             case quotaBudgetExhausted = "quota_budget_exhausted"
+            case tooManyWatchers = "too_many_watchers"
         }
 
         private let base: Base
@@ -75,6 +76,8 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible, CustomDebug
         /// refreshes (`platforms.<name>.daily_budget`, `forced_daily_budget`): refused before the
         /// platform is asked, until the platform's day turns.
         public static let quotaBudgetExhausted = Code(.quotaBudgetExhausted)
+        /// This replica already serves as many watchers as it may (`watch.max_watchers`).
+        public static let tooManyWatchers = Code(.tooManyWatchers)
 
         /// The code's stable name, e.g. `upstream_rejected_credentials`.
         public var description: String { base.rawValue }

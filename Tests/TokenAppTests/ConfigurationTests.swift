@@ -32,6 +32,9 @@ struct ConfigurationTests {
         let embedded = try await AppFixture.load(["EVENTLOG_URL": "sqlite:/tmp/x/ledger.sqlite"])
         #expect(embedded.eventLog.url == .sqlite(path: "/tmp/x/ledger.sqlite"))
         #expect(embedded.refresh.schedules == false, "test.yaml turns the scheduler off")
+        #expect(embedded.watch == WatchOptions(), "watch.* defaults: 15 s heartbeat, 1000 watchers, 3600 s")
+        let watch = try await AppFixture.load(["WATCH_HEARTBEAT_MS": "500", "WATCH_MAX_WATCHERS": "20", "WATCH_MAX_SECONDS": "0"]).watch
+        #expect(watch.heartbeat == .milliseconds(500) && watch.maxWatchers == 20 && watch.maxDuration == nil)
     }
 
     @Test(arguments: [
@@ -47,6 +50,8 @@ struct ConfigurationTests {
         ("PLATFORMS_WECHAT_BASE_URL", "ftp://example.com", "platforms.wechat.base_url must be an http or https URL"),
         ("APPS", "demo/wechat/wx1", "apps entries are written project/platform/appid=secret"),
         ("PLATFORMS_WECHAT_FORCED_DAILY_BUDGET", "-1", "platforms.wechat.forced_daily_budget must not be negative, is -1"),
+        ("WATCH_MAX_WATCHERS", "0", "watch.max_watchers must be positive, is 0"),
+        ("WATCH_HEARTBEAT_MS", "0", "watch.heartbeat_ms must be positive, is 0"),
         ("TOKENLEDGER_ENV", "staging", "TOKENLEDGER_ENV must be development, test or production, is 'staging'"),
     ])
     func aBadValueNamesItsKey(variable: String, value: String, message: String) async throws {

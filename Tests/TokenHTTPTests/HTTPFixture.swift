@@ -21,11 +21,12 @@ struct HTTPFixture: Sendable {
     /// A fixture with access control as given (`.none` by default).
     init(
         access: AccessControl? = nil, platform: FakePlatform = FakePlatform(), freshness: Freshness = Freshness(), budgets: QuotaBudgets = QuotaBudgets(),
-        metrics: (@Sendable () -> Response)? = nil
+        metrics: (@Sendable () -> Response)? = nil, watch: WatchOptions = WatchOptions()
     ) throws {
         let ledger = try LedgerFixture(platforms: ["wechat": platform], freshness: freshness, budgets: budgets)
         controller = TokenController(
-            ledger: ledger.ledger, platforms: ["wechat": platform], sealer: ledger.sealer, access: try access ?? AccessControl(mode: .none, entries: [])
+            ledger: ledger.ledger, platforms: ["wechat": platform], sealer: ledger.sealer, access: try access ?? AccessControl(mode: .none, entries: []),
+            watch: watch
         )
         self.ledger = ledger
         self.platform = platform

@@ -86,6 +86,7 @@ public final class WakeSignal: Sendable {
 public final class WakeSubscription: Sendable {
     private struct State {
         var pending = false
+        var cancelled = false
         var waiter: CheckedContinuation<Void, Never>?
     }
 
@@ -96,9 +97,10 @@ public final class WakeSubscription: Sendable {
         self.source = signal
     }
 
-    /// Stops receiving signals.
+    /// Stops receiving signals; a wait in progress, and every later one, returns at once.
     public func cancel() {
         source.remove(self)
+        state.withLock { $0.cancelled = true }
         resumeWaiter()
     }
 
@@ -129,7 +131,7 @@ public final class WakeSubscription: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
-                    if state.pending || Task.isCancelled {
+                    if state.pending || state.cancelled || Task.isCancelled {
                         state.pending = false
                         return true
                     }

@@ -6,7 +6,7 @@ import Synchronization
 public final class Projector: Sendable {
     /// The model this projector writes.
     public let model: MemoryReadModel
-    private let log: any EventLog
+    let log: any EventLog
     private let lock = AsyncLock()
     private let pageSize: Int
     private let pollInterval: Duration
@@ -16,10 +16,15 @@ public final class Projector: Sendable {
     public let metrics = MemoryProjectionMetrics()
     /// Signalled whenever a catch-up applied events: the store projectors follow it.
     public let advanced = WakeSignal()
+    /// The events as they are applied, for watchers (`GET …/watch`, `/events/watch`).
+    public let feed: ProjectionFeed
 
-    /// Creates a projector.
-    public init(log: any EventLog, model: MemoryReadModel, pageSize: Int = 1000, pollInterval: Duration = .seconds(2), logger: Logger) {
+    /// Creates a projector; its feed holds the latest `feedCapacity` events for watchers.
+    public init(
+        log: any EventLog, model: MemoryReadModel, pageSize: Int = 1000, pollInterval: Duration = .seconds(2), feedCapacity: Int = 4096, logger: Logger
+    ) {
         self.log = log
+        self.feed = ProjectionFeed(capacity: feedCapacity)
         self.model = model
         self.pageSize = pageSize
         self.pollInterval = pollInterval
@@ -36,8 +41,10 @@ public final class Projector: Sendable {
         try await lock.withLock {
             var applied = 0
             while true {
-                let events = try await log.readAll(after: model.checkpoint, limit: pageSize)
+                let previous = model.checkpoint
+                let events = try await log.readAll(after: previous, limit: pageSize)
                 model.apply(events)
+                feed.publish(events, after: previous)
                 applied += events.count
                 if events.count < pageSize { break }
             }
