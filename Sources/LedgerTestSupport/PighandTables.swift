@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Testing
 
 /// pighand-token's `token_platform`, loaded into the test's MariaDB and MongoDB-protocol server

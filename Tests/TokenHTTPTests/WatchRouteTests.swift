@@ -70,7 +70,7 @@ import TokenLedger
             #expect(messages.map { $0.object["token"] as? String } == ["T2", "T3", "T4"])
             // A revocation shows as no_token.
             let stream = try StreamID(project: "demo", platform: "wechat", appid: "wxapp")
-            try await fixture.ledger.ledger.credentials.revokeToken(of: stream, reason: "test", context: CallContext())
+            _ = try await fixture.ledger.ledger.credentials.revokeToken(of: stream, reason: "test", context: CallContext())
             let last = try #require(messages.last?.id)
             let revoked = Self.messages(try await client.call(.get, path + "/watch?limit=1", headers: [HTTPField.Name("Last-Event-ID")!: last]).text)
             #expect(revoked.first?.event == "no_token")
