@@ -135,7 +135,6 @@ public final class PostgresEventLog: EventLog {
                                 outcomes += try await self.insert(batch[start..<end], on: connection)
                                 start = end
                             }
-                            try await self.notify(on: connection)
                             return outcomes
                         }
                     )
@@ -157,7 +156,7 @@ public final class PostgresEventLog: EventLog {
     /// The events of appends to distinct streams in one statement, under the append lock the
     /// transaction holds: each append's events are inserted, in order, if its stream is at its
     /// expected version (a snapshot taken after the lock), else none of them and that append
-    /// answers a version conflict.
+    /// answers a version conflict. The wake-up of the other replicas rides on the same statement.
     private func insert(_ appends: ArraySlice<GroupCommit.Pending>, on connection: PostgresConnection) async throws -> [Result<[RecordedEvent], LedgerError>] {
         var (projects, platforms, appids, types, data, metadata) = ([String](), [String](), [String](), [String](), [String](), [String]())
         var (versions, expected) = ([Int64](), [Int64]())
@@ -186,7 +185,8 @@ public final class PostgresEventLog: EventLog {
             )
             INSERT INTO token_events (project, platform, appid, version, type, data, metadata)
             SELECT project, platform, appid, version, type, data::jsonb, metadata::jsonb FROM checked WHERE current = expected ORDER BY ord
-            RETURNING project, platform, appid, version, position, (extract(epoch FROM recorded_at) * 1000)::bigint
+            RETURNING project, platform, appid, version, position, (extract(epoch FROM recorded_at) * 1000)::bigint,
+                      pg_notify(\(Self.channel), '')::text
             """,
             logger: logger
         )
@@ -195,7 +195,8 @@ public final class PostgresEventLog: EventLog {
             let version: Int64
         }
         var inserted: [Key: (position: Int64, milliseconds: Int64)] = [:]
-        for try await (project, platform, appid, version, position, milliseconds) in rows.decode((String, String, String, Int64, Int64, Int64).self) {
+        // Every inserted row NOTIFYs the same empty payload: PostgreSQL delivers it once, at commit.
+        for try await (project, platform, appid, version, position, milliseconds, _) in rows.decode((String, String, String, Int64, Int64, Int64, String).self) {
             inserted[Key(stream: try StreamID(project: project, platform: platform, appid: appid), version: version)] = (position, milliseconds)
         }
         var outcomes: [Result<[RecordedEvent], LedgerError>] = []
