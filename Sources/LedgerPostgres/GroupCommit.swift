@@ -7,11 +7,16 @@ import TokenLedger
 /// meanwhile make the next one, so the batch grows with the load and a lone append waits for
 /// nothing.
 final class GroupCommit: Sendable {
-    /// One append waiting for its batch.
-    struct Pending: Sendable {
+    /// One append: events for a stream expected at a version.
+    struct Append: Sendable {
         let events: [NewEvent]
         let stream: StreamID
         let expectedVersion: Int64
+    }
+
+    /// One append waiting for its batch.
+    struct Pending: Sendable {
+        let append: Append
         let continuation: CheckedContinuation<[RecordedEvent], any Error>
     }
 
@@ -49,8 +54,8 @@ final class GroupCommit: Sendable {
             var events = 0
             var count = 0
             for pending in state.queue {
-                if count > 0 && events + pending.events.count > maximumEvents { break }
-                events += pending.events.count
+                if count > 0 && events + pending.append.events.count > maximumEvents { break }
+                events += pending.append.events.count
                 count += 1
             }
             let batch = Array(state.queue.prefix(count))

@@ -90,7 +90,8 @@ public final class PostgresEventLog: EventLog {
     public func append(_ events: [NewEvent], to stream: StreamID, expectedVersion: Int64) async throws -> [RecordedEvent] {
         guard !events.isEmpty else { return [] }
         return try await withCheckedThrowingContinuation { continuation in
-            let pending = GroupCommit.Pending(events: events, stream: stream, expectedVersion: expectedVersion, continuation: continuation)
+            let append = GroupCommit.Append(events: events, stream: stream, expectedVersion: expectedVersion)
+            let pending = GroupCommit.Pending(append: append, continuation: continuation)
             if groupCommit.submit(pending) {
                 Task { await self.commitWaitingAppends() }
             }
@@ -131,8 +132,8 @@ public final class PostgresEventLog: EventLog {
                             while start < batch.count {
                                 var streams = Set<StreamID>()
                                 var end = start
-                                while end < batch.count, streams.insert(batch[end].stream).inserted { end += 1 }
-                                outcomes += try await self.insert(batch[start..<end], on: connection)
+                                while end < batch.count, streams.insert(batch[end].append.stream).inserted { end += 1 }
+                                outcomes += try await self.insert(batch[start..<end].map(\.append), on: connection)
                                 start = end
                             }
                             return outcomes
@@ -157,7 +158,7 @@ public final class PostgresEventLog: EventLog {
     /// transaction holds: each append's events are inserted, in order, if its stream is at its
     /// expected version (a snapshot taken after the lock), else none of them and that append
     /// answers a version conflict. The wake-up of the other replicas rides on the same statement.
-    private func insert(_ appends: ArraySlice<GroupCommit.Pending>, on connection: PostgresConnection) async throws -> [Result<[RecordedEvent], LedgerError>] {
+    private func insert(_ appends: [GroupCommit.Append], on connection: PostgresConnection) async throws -> [Result<[RecordedEvent], LedgerError>] {
         var (projects, platforms, appids, types, data, metadata) = ([String](), [String](), [String](), [String](), [String](), [String]())
         var (versions, expected) = ([Int64](), [Int64]())
         for pending in appends {
@@ -236,55 +237,16 @@ public final class PostgresEventLog: EventLog {
     }
 
     /// An append inside a transaction of `connection` that the caller commits (a fenced append):
-    /// the append lock, the events, the wake-up.
+    /// the append lock, then the events as in a batch of one.
     func append(_ events: [NewEvent], to stream: StreamID, expectedVersion: Int64, on connection: PostgresConnection) async throws -> [RecordedEvent] {
         try await lockAppends(on: connection)
-        let recorded = try await insert(events, to: stream, expectedVersion: expectedVersion, on: connection)
-        try await notify(on: connection)
-        return recorded
+        let append = GroupCommit.Append(events: events, stream: stream, expectedVersion: expectedVersion)
+        return try await insert([append], on: connection)[0].get()
     }
 
     /// Serialises appends: taken before any position is assigned, held until commit.
     private func lockAppends(on connection: PostgresConnection) async throws {
         try await connection.query("SELECT pg_advisory_xact_lock(\(Self.appendLockClass), 0)", logger: logger)
-    }
-
-    /// Wakes the listeners of every replica when the transaction commits (a hint: they catch up).
-    private func notify(on connection: PostgresConnection) async throws {
-        try await connection.query("SELECT pg_notify(\(Self.channel), '')::text", logger: logger)
-    }
-
-    /// The events of one append, under the append lock the transaction holds.
-    private func insert(_ events: [NewEvent], to stream: StreamID, expectedVersion: Int64, on connection: PostgresConnection) async throws -> [RecordedEvent] {
-        var recorded: [RecordedEvent] = []
-        for (offset, event) in events.enumerated() {
-            let data = String(decoding: event.data, as: UTF8.self)
-            let metadata = String(decoding: try EventCoding.encode(event.metadata), as: UTF8.self)
-            let version = expectedVersion + Int64(offset)
-            // One statement while the lock is held: the version check (a fresh snapshot, taken
-            // after the lock, that sees this transaction's earlier inserts) and the insert.
-            let inserted = try await connection.query(
-                """
-                INSERT INTO token_events (project, platform, appid, version, type, data, metadata)
-                SELECT \(stream.project), \(stream.platform), \(stream.appid), \(version + 1),
-                       \(event.type.rawValue), \(data)::jsonb, \(metadata)::jsonb
-                WHERE (SELECT coalesce(max(version), 0) FROM token_events
-                       WHERE project = \(stream.project) AND platform = \(stream.platform) AND appid = \(stream.appid)) = \(version)
-                RETURNING position, (extract(epoch FROM recorded_at) * 1000)::bigint
-                """,
-                logger: logger
-            )
-            var row: (Int64, Int64)?
-            for try await (position, milliseconds) in inserted.decode((Int64, Int64).self) { row = (position, milliseconds) }
-            guard let row else { throw try await conflict(stream, expectedVersion: expectedVersion, on: connection) }
-            recorded.append(
-                RecordedEvent(
-                    position: row.0, stream: stream, version: version + 1, type: event.type, data: event.data,
-                    metadata: event.metadata, recordedAt: Date(timeIntervalSince1970: Double(row.1) / 1000)
-                )
-            )
-        }
-        return recorded
     }
 
     public func read(stream: StreamID, afterVersion: Int64, limit: Int) async throws -> [RecordedEvent] {

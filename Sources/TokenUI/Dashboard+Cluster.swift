@@ -69,17 +69,16 @@ extension Dashboard {
                 )
             }
             // Connected now: every replica's connections to PostgreSQL carry its node name.
-            let connected: [String: ConnectedReplica]?
-            if let directory = ledger.log as? any ReplicaDirectory {
-                connected = (try? await directory.connectedReplicas()).map { Dictionary($0.map { ($0.node, $0) }, uniquingKeysWith: { a, _ in a }) }
-            } else {
-                connected = nil
+            let directory = ledger.log as? any ReplicaDirectory
+            var connected: [String: ConnectedReplica]?
+            if let directory, let replicas = try? await directory.connectedReplicas() {
+                connected = Dictionary(replicas.map { ($0.node, $0) }, uniquingKeysWith: { first, _ in first })
             }
             let presence =
-                switch (ledger.log is any ReplicaDirectory, connected) {
-                case (true, .some): "Connected now: replicas with a connection open to PostgreSQL."
-                case (true, nil): "PostgreSQL did not say which replicas are connected."
-                case (false, _): "The embedded log has one replica: this one."
+                switch (directory, connected) {
+                case (.some, .some): "Connected now: replicas with a connection open to PostgreSQL."
+                case (.some, nil): "PostgreSQL did not say which replicas are connected."
+                case (nil, _): "The embedded log has one replica: this one."
                 }
             let names = Set(seen.keys).union(connected.map { Array($0.keys) } ?? []).union([ledger.options.node])
             let replicas = names.sorted().map { name in
