@@ -59,6 +59,7 @@ let package = Package(
                 .embedInCode("Migrations/003_writer_role.sql"),
                 .embedInCode("Migrations/004_writer_login.sql"),
                 .embedInCode("Migrations/005_webhook_checkpoints.sql"),
+                .embedInCode("Migrations/006_append_function.sql"),
             ]
         ),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),

@@ -11,6 +11,7 @@ extension PostgresEventLog {
         (3, "writer_role", PackageResources._03_writer_role_sql),
         (4, "writer_login", PackageResources._04_writer_login_sql),
         (5, "webhook_checkpoints", PackageResources._05_webhook_checkpoints_sql),
+        (6, "append_function", PackageResources._06_append_function_sql),
     ]
 
     /// What `serve` does at start. When every migration is applied it only checks so, which

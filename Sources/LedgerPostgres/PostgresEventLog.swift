@@ -16,6 +16,7 @@ public final class PostgresEventLog: EventLog {
     static let channel = "token_events"
     /// Advisory lock class ids: "TL" + 0, 1, 2.
     static let refreshLockClass: Int32 = 21580
+    /// The append lock's class; `token_events_append` (migration 006) takes it.
     static let appendLockClass: Int32 = 21581
     static let migrationLockClass: Int32 = 21582
     static let leaderLockClass: Int32 = 21583
@@ -45,9 +46,9 @@ public final class PostgresEventLog: EventLog {
         var configuration = self.url.clientConfiguration
         configuration.options.maximumConnections = max(2, poolConnections)
         configuration.options.connectTimeout = .seconds(3)
-        // A pooled transaction is never idle for long (BEGIN, the append lock, one insert, COMMIT):
-        // one whose client stopped answering mid-append (a half-open network) must not keep the
-        // append lock, which every replica needs, for longer than a few timeouts.
+        // A pooled transaction is never idle for long (a group-committed append is one statement
+        // that holds the append lock only while it runs): one whose client stopped answering
+        // mid-transaction (a half-open network) must not keep its locks for longer than a few timeouts.
         let parameters = Self.startupParameters(node: node)
         configuration.options.additionalStartupParameters = parameters + [
             ("idle_in_transaction_session_timeout", String(max(Self.milliseconds(timeout) * 2, 2000)))
@@ -111,52 +112,51 @@ public final class PostgresEventLog: EventLog {
     private enum BatchOutcome: Sendable {
         /// Committed: each append's events, or its version conflict.
         case committed([Result<[RecordedEvent], LedgerError>])
-        /// The server refused a statement, which rolled the whole batch back.
+        /// The server refused the statement, which rolled the whole run back.
         case refused
     }
 
-    /// Commits `batch` in one transaction and answers each append. When the server refuses one
-    /// append's statement (nothing of the batch is then committed), each is tried again alone,
-    /// so that only the bad append fails.
+    /// Commits `batch` and answers each append: one `token_events_append` call (one statement,
+    /// its own transaction: one round trip) for each run of appends to distinct streams. When the
+    /// server refuses a call (nothing of its run is then committed), each append of the batch not
+    /// yet answered is tried again alone, so that only the bad append fails.
     private func commit(_ batch: [GroupCommit.Pending]) async {
+        var start = 0
         do {
-            let outcome = try await guarded("append") { () async throws -> BatchOutcome in
-                do {
-                    return .committed(
-                        try await self.transaction { connection in
-                            try await self.lockAppends(on: connection)
-                            // One statement for each run of appends to distinct streams: a second
-                            // append to a stream checks its version against the first one's events.
-                            var outcomes: [Result<[RecordedEvent], LedgerError>] = []
-                            var start = 0
-                            while start < batch.count {
-                                var streams = Set<StreamID>()
-                                var end = start
-                                while end < batch.count, streams.insert(batch[end].append.stream).inserted { end += 1 }
-                                outcomes += try await self.insert(batch[start..<end].map(\.append), on: connection)
-                                start = end
+            while start < batch.count {
+                // A second append to a stream checks its version against the first one's events,
+                // so it goes in the next call.
+                var streams = Set<StreamID>()
+                var end = start
+                while end < batch.count, streams.insert(batch[end].append.stream).inserted { end += 1 }
+                let run = batch[start..<end]
+                let outcome = try await guarded("append") { () async throws -> BatchOutcome in
+                    do {
+                        return .committed(
+                            try await self.client.withConnection { connection in
+                                try await self.insert(run.map(\.append), on: connection)
                             }
-                            return outcomes
-                        }
-                    )
-                } catch let error as PSQLError where error.serverInfo != nil && batch.count > 1 {
-                    return .refused
+                        )
+                    } catch let error as PSQLError where error.serverInfo != nil && run.count > 1 {
+                        return .refused
+                    }
                 }
-            }
-            switch outcome {
-            case .committed(let outcomes):
-                for (pending, result) in zip(batch, outcomes) { pending.continuation.resume(with: result) }
-            case .refused:
-                for pending in batch { await commit([pending]) }
+                switch outcome {
+                case .committed(let outcomes):
+                    for (pending, result) in zip(run, outcomes) { pending.continuation.resume(with: result) }
+                case .refused:
+                    for pending in run { await commit([pending]) }
+                }
+                start = end
             }
         } catch {
-            for pending in batch { pending.continuation.resume(throwing: error) }
+            for pending in batch[start...] { pending.continuation.resume(throwing: error) }
         }
     }
 
-    /// The events of appends to distinct streams in one statement, under the append lock the
-    /// transaction holds: each append's events are inserted, in order, if its stream is at its
-    /// expected version (a snapshot taken after the lock), else none of them and that append
+    /// The events of appends to distinct streams in one `token_events_append` call (migration
+    /// 006): the append lock, then each append's events inserted, in order, if its stream is at
+    /// its expected version (a snapshot taken after the lock), else none of them and that append
     /// answers a version conflict. The wake-up of the other replicas rides on the same statement.
     private func insert(_ appends: [GroupCommit.Append], on connection: PostgresConnection) async throws -> [Result<[RecordedEvent], LedgerError>] {
         var (projects, platforms, appids, types, data, metadata) = ([String](), [String](), [String](), [String](), [String](), [String]())
@@ -175,19 +175,9 @@ public final class PostgresEventLog: EventLog {
         }
         let rows = try await connection.query(
             """
-            WITH input AS (
-                SELECT * FROM unnest(\(projects)::text[], \(platforms)::text[], \(appids)::text[], \(versions)::int8[], \(expected)::int8[],
-                                     \(types)::text[], \(data)::text[], \(metadata)::text[])
-                    WITH ORDINALITY AS t(project, platform, appid, version, expected, type, data, metadata, ord)
-            ), checked AS (
-                SELECT input.*, (SELECT coalesce(max(e.version), 0) FROM token_events e
-                                 WHERE e.project = input.project AND e.platform = input.platform AND e.appid = input.appid) AS current
-                FROM input
-            )
-            INSERT INTO token_events (project, platform, appid, version, type, data, metadata)
-            SELECT project, platform, appid, version, type, data::jsonb, metadata::jsonb FROM checked WHERE current = expected ORDER BY ord
-            RETURNING project, platform, appid, version, position, (extract(epoch FROM recorded_at) * 1000)::bigint,
-                      pg_notify(\(Self.channel), '')::text
+            SELECT project, platform, appid, version, position, recorded_ms FROM token_events_append(
+                \(projects)::text[], \(platforms)::text[], \(appids)::text[], \(versions)::int8[], \(expected)::int8[],
+                \(types)::text[], \(data)::text[], \(metadata)::text[], \(Self.channel))
             """,
             logger: logger
         )
@@ -196,8 +186,7 @@ public final class PostgresEventLog: EventLog {
             let version: Int64
         }
         var inserted: [Key: (position: Int64, milliseconds: Int64)] = [:]
-        // Every inserted row NOTIFYs the same empty payload: PostgreSQL delivers it once, at commit.
-        for try await (project, platform, appid, version, position, milliseconds, _) in rows.decode((String, String, String, Int64, Int64, Int64, String).self) {
+        for try await (project, platform, appid, version, position, milliseconds) in rows.decode((String, String, String, Int64, Int64, Int64).self) {
             inserted[Key(stream: try StreamID(project: project, platform: platform, appid: appid), version: version)] = (position, milliseconds)
         }
         var outcomes: [Result<[RecordedEvent], LedgerError>] = []
@@ -237,16 +226,10 @@ public final class PostgresEventLog: EventLog {
     }
 
     /// An append inside a transaction of `connection` that the caller commits (a fenced append):
-    /// the append lock, then the events as in a batch of one.
+    /// the events as in a batch of one; the append lock is then held until that commit.
     func append(_ events: [NewEvent], to stream: StreamID, expectedVersion: Int64, on connection: PostgresConnection) async throws -> [RecordedEvent] {
-        try await lockAppends(on: connection)
         let append = GroupCommit.Append(events: events, stream: stream, expectedVersion: expectedVersion)
         return try await insert([append], on: connection)[0].get()
-    }
-
-    /// Serialises appends: taken before any position is assigned, held until commit.
-    private func lockAppends(on connection: PostgresConnection) async throws {
-        try await connection.query("SELECT pg_advisory_xact_lock(\(Self.appendLockClass), 0)", logger: logger)
     }
 
     public func read(stream: StreamID, afterVersion: Int64, limit: Int) async throws -> [RecordedEvent] {

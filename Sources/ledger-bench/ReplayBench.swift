@@ -21,6 +21,7 @@ struct ReplayBench: AsyncParsableCommand {
     @Option var streams = 10_000
     @Option(help: "Events per page read from the log and written to a model.") var page = 1000
     @Option(help: "Concurrent appenders.") var writers = 8
+    @Flag(help: "Only append (no replay).") var appendOnly = false
 
     func run() async throws {
         var logger = Logger(label: "bench")
@@ -74,6 +75,7 @@ struct ReplayBench: AsyncParsableCommand {
                 let seconds = (ContinuousClock.now - started) / .seconds(1)
                 print(String(format: "appended %d events in %.1f s: %.0f events/s", events, seconds, Double(events) / seconds))
             }
+            if appendOnly { return }
             do {
                 // Replay into memory alone (what every replica does at start): read, decode, open, fold.
                 let memory = MemoryReadModel(sealer: sealer)
