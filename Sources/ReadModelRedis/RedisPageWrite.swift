@@ -65,20 +65,20 @@ struct RedisPageWrite {
         for (index, row) in rows.enumerated() {
             if let position = current[index].position, position >= row.position { continue }
             let key = keys[index]
-            if case .token = current[index], row.token != nil {
+            let token = row.expiresAt.flatMap { expiresAt in row.token.map { ($0, expiresAt.unixMilliseconds) } }
+            if case .token = current[index], token != nil {
                 // Our token row, overwritten field for field below.
             } else {
                 writes.command("DEL", key)
             }
-            if let token = row.token, let expiresAt = row.expiresAt {
-                let milliseconds = expiresAt.unixMilliseconds
-                writes.command(12)
-                writes.argument("HSET")
-                writes.argument(key)
-                writes.argument("stream")
-                writes.argument(joining: row.stream.project, row.stream.platform, row.stream.appid, separator: UInt8(ascii: "/"))
-                writes.argument("position")
-                writes.argument(row.position)
+            writes.command(token == nil ? 8 : 12)
+            writes.argument("HSET")
+            writes.argument(key)
+            writes.argument("stream")
+            writes.argument(joining: row.stream.project, row.stream.platform, row.stream.appid, separator: UInt8(ascii: "/"))
+            writes.argument("position")
+            writes.argument(row.position)
+            if let (token, milliseconds) = token {
                 writes.argument("token")
                 writes.argument(token)
                 writes.argument("expires_at")
@@ -90,13 +90,6 @@ struct RedisPageWrite {
                 writes.argument(key)
                 writes.argument(milliseconds)
             } else {
-                writes.command(8)
-                writes.argument("HSET")
-                writes.argument(key)
-                writes.argument("stream")
-                writes.argument(joining: row.stream.project, row.stream.platform, row.stream.appid, separator: UInt8(ascii: "/"))
-                writes.argument("position")
-                writes.argument(row.position)
                 writes.argument("removed")
                 writes.argument("1")
             }
