@@ -85,37 +85,49 @@ final class MySQLConnection: BlockingConnection, @unchecked Sendable {
         return statement
     }
 
-    /// Calls `body` with `values` laid out as `MYSQL_BIND`s whose buffers live until it returns.
+    /// Calls `body` with `values` laid out as `MYSQL_BIND`s whose buffers live until it returns:
+    /// every value's bytes in one buffer (one allocation for a statement, not one per value).
     private func withBound(_ values: [MySQLValue], _ body: (UnsafeMutableBufferPointer<MYSQL_BIND>) throws -> Void) throws {
+        var size = 0
+        for value in values {
+            switch value {
+            case .null: break
+            case .integer: size += 8
+            case .text(let text): size += text.utf8.count
+            }
+        }
         let binds = UnsafeMutableBufferPointer<MYSQL_BIND>.allocate(capacity: values.count)
         binds.initialize(repeating: MYSQL_BIND())
-        var buffers: [UnsafeMutableRawPointer] = []
         let lengths = UnsafeMutableBufferPointer<UInt>.allocate(capacity: values.count)
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: max(8, size), alignment: 8)
         defer {
-            buffers.forEach { $0.deallocate() }
+            storage.deallocate()
             lengths.deallocate()
             binds.deallocate()
         }
+        // Integers first (aligned), then the texts' bytes.
+        var integers = storage
+        var texts = storage + 8 * values.reduce(0) { if case .integer = $1 { $0 + 1 } else { $0 } }
         for (index, value) in values.enumerated() {
             switch value {
             case .null:
                 binds[index].buffer_type = MYSQL_TYPE_NULL
             case .integer(let number):
-                let buffer = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 8)
-                buffer.storeBytes(of: number, as: Int64.self)
-                buffers.append(buffer)
+                integers.storeBytes(of: number, as: Int64.self)
                 binds[index].buffer_type = MYSQL_TYPE_LONGLONG
-                binds[index].buffer = buffer
-            case .text(let text):
-                let bytes = Array(text.utf8)
-                let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(1, bytes.count), alignment: 1)
-                bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
-                buffers.append(buffer)
-                lengths[index] = UInt(bytes.count)
+                binds[index].buffer = integers
+                integers += 8
+            case .text(var text):
+                let count = text.withUTF8 { utf8 in
+                    if let source = utf8.baseAddress { texts.copyMemory(from: source, byteCount: utf8.count) }
+                    return utf8.count
+                }
+                lengths[index] = UInt(count)
                 binds[index].buffer_type = MYSQL_TYPE_STRING
-                binds[index].buffer = buffer
-                binds[index].buffer_length = UInt(bytes.count)
+                binds[index].buffer = texts
+                binds[index].buffer_length = UInt(count)
                 binds[index].length = lengths.baseAddress! + index
+                texts += count
             }
         }
         try body(binds)

@@ -4,16 +4,28 @@ public import TokenLedger
 
 /// The MySQL/MariaDB read model: the table `current_tokens` (see `schema/mysql`), one row per
 /// stream, upserted only by a newer position, with the checkpoint in `tokenledger_checkpoint`
-/// changed in the same transaction.
+/// changed in the same transaction (see `MySQLPageWrite`).
 public final class MySQLReadModel: ReadModel {
     public let name = "mysql"
     private let pool: BlockingPool<MySQLConnection>
     private let node: String
-    /// Rows upserted by one statement (6 values each, well under the 65,535 placeholders allowed).
-    private static let rowsPerStatement = 1000
+    private let rowsPerStatement: Int
+    private let bytesPerStatement: Int
 
-    /// Connects lazily to `url` (`mysql://user[:password]@host[:port]/database`).
-    public init(url: String, node: String, timeout: Duration = .seconds(2), poolSize: Int = 4) throws {
+    /// Connects lazily to `url` (`mysql://user[:password]@host[:port]/database`). A page is written
+    /// in upserts of at most `rowsPerStatement` rows (at most 10,000: 6 values each, under the 65,535
+    /// placeholders a statement may have) and of about `bytesPerStatement` bytes of values (under the
+    /// server's `max_allowed_packet`), all in one transaction (see `MySQLPageWrite`).
+    public init(
+        url: String,
+        node: String,
+        timeout: Duration = .seconds(2),
+        poolSize: Int = 4,
+        rowsPerStatement: Int = 1000,
+        bytesPerStatement: Int = 1 << 20
+    ) throws {
+        self.rowsPerStatement = min(max(1, rowsPerStatement), 10_000)
+        self.bytesPerStatement = bytesPerStatement
         let parsed = try StoreURL(url, scheme: "mysql")
         guard let database = parsed.path, !database.contains("/") else {
             throw StoreURLError(text: url, reason: "the path must name the database, e.g. mysql://user@host:3306/tokenledger")
@@ -51,46 +63,8 @@ public final class MySQLReadModel: ReadModel {
     }
 
     public func apply(_ rows: [ReadModelRow], checkpoint: Int64) async throws {
-        let node = self.node
-        try await call("apply") { connection in
-            try connection.transaction {
-                var remaining = rows[...]
-                while !remaining.isEmpty {
-                    let batch = remaining.prefix(Self.rowsPerStatement)
-                    remaining = remaining.dropFirst(batch.count)
-                    var values: [MySQLValue] = []
-                    values.reserveCapacity(batch.count * 6)
-                    for row in batch {
-                        values += [
-                            .text(row.stream.project), .text(row.stream.platform), .text(row.stream.appid),
-                            row.token.map(MySQLValue.text) ?? .null, row.expiresAt.map { .integer($0.unixMilliseconds) } ?? .null,
-                            .integer(row.position),
-                        ]
-                    }
-                    // Assignments run left to right, each seeing the ones before: position last.
-                    try connection.run(
-                        """
-                        INSERT INTO current_tokens (project, platform, appid, token, expires_at, position)
-                        VALUES \(repeatElement("(?, ?, ?, ?, FROM_UNIXTIME(? / 1000), ?)", count: batch.count).joined(separator: ",\n"))
-                        ON DUPLICATE KEY UPDATE
-                            token = IF(VALUES(position) > position, VALUES(token), token),
-                            expires_at = IF(VALUES(position) > position, VALUES(expires_at), expires_at),
-                            position = GREATEST(position, VALUES(position))
-                        """,
-                        values
-                    )
-                }
-                try connection.run(
-                    """
-                    INSERT INTO tokenledger_checkpoint (name, position, node) VALUES ('current_tokens', ?, ?)
-                    ON DUPLICATE KEY UPDATE
-                        node = IF(VALUES(position) > position, VALUES(node), node),
-                        position = GREATEST(position, VALUES(position))
-                    """,
-                    [.integer(checkpoint), .text(node)]
-                )
-            }
-        }
+        let write = MySQLPageWrite(rows: rows, checkpoint: checkpoint, node: node, rowsPerStatement: rowsPerStatement, bytesPerStatement: bytesPerStatement)
+        try await call("apply") { connection in try write.run(on: connection) }
     }
 
     public func row(of stream: StreamID) async throws -> (row: ReadModelRow?, checkpoint: Int64) {

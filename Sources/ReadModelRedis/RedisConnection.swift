@@ -80,6 +80,26 @@ final class RedisConnection: BlockingConnection, @unchecked Sendable {
         return replies
     }
 
+    /// Sends every command of `buffer` at once (one write); read their replies with `reply(_:)`,
+    /// one each, in order.
+    func send(_ buffer: RedisCommandBuffer) throws {
+        let status = buffer.bytes.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
+        }
+        guard status == REDIS_OK else { throw RedisFailure(description: "Redis: \(Self.errorText(context))") }
+    }
+
+    /// Waits for the next reply and hands it to `body` in place (nothing copied; an error reply
+    /// too: see `RedisReplyView.check()`).
+    func reply<T>(_ body: (RedisReplyView) throws -> T) throws -> T {
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
+            throw RedisFailure(description: "Redis: \(Self.errorText(context))")
+        }
+        defer { freeReplyObject(raw) }
+        return try body(RedisReplyView(reply: raw.assumingMemoryBound(to: redisReply.self)))
+    }
+
     /// Throws a Redis error reply.
     @discardableResult
     func check(_ reply: RedisReply) throws -> RedisReply {
@@ -134,5 +154,63 @@ final class RedisConnection: BlockingConnection, @unchecked Sendable {
             let bytes = raw.prefix { $0 != 0 }
             return bytes.isEmpty ? "error \(context.pointee.err)" : String(decoding: bytes, as: UTF8.self)
         }
+    }
+}
+
+/// A reply as hiredis holds it, read in place while `RedisConnection.reply(_:)` runs.
+struct RedisReplyView {
+    fileprivate let reply: UnsafeMutablePointer<redisReply>
+
+    /// Nil (a missing key or field, an aborted transaction).
+    var isNil: Bool { reply.pointee.type == REDIS_REPLY_NIL }
+
+    /// The message of an error reply.
+    var error: String? {
+        guard reply.pointee.type == REDIS_REPLY_ERROR else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: reply.pointee.str, count: reply.pointee.len), as: UTF8.self)
+    }
+
+    /// Throws an error reply.
+    func check() throws {
+        if let error { throw RedisFailure(description: "Redis: \(error)") }
+    }
+
+    /// The elements of an array reply (none for any other reply).
+    var count: Int { reply.pointee.type == REDIS_REPLY_ARRAY ? reply.pointee.elements : 0 }
+
+    subscript(index: Int) -> RedisReplyView {
+        precondition(index < count, "no element \(index)")
+        return RedisReplyView(reply: reply.pointee.element[index]!)
+    }
+
+    /// A string reply that is a decimal integer, read without making a `String`; nil otherwise.
+    var integer: Int64? {
+        switch reply.pointee.type {
+        case REDIS_REPLY_INTEGER: return Int64(reply.pointee.integer)
+        case REDIS_REPLY_STRING: return Self.decimal(UnsafeRawBufferPointer(start: reply.pointee.str, count: reply.pointee.len))
+        default: return nil
+        }
+    }
+
+    /// The text of a string or status reply.
+    var text: String? {
+        guard reply.pointee.type == REDIS_REPLY_STRING || reply.pointee.type == REDIS_REPLY_STATUS else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: reply.pointee.str, count: reply.pointee.len), as: UTF8.self)
+    }
+
+    private static func decimal(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        var digits = bytes[...]
+        let negative = digits.first == UInt8(ascii: "-")
+        if negative { digits = digits.dropFirst() }
+        guard !digits.isEmpty, digits.count <= 19 else { return nil }
+        var value: Int64 = 0
+        for byte in digits {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let (times, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = times.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
+            guard !overflow, !carry else { return nil }
+            value = sum
+        }
+        return negative ? -value : value
     }
 }

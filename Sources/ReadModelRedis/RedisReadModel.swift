@@ -11,8 +11,10 @@ public import TokenLedger
 /// `token`, `expires_at` (ISO 8601), `expires_at_ms`, `position` and `stream`, expiring with the
 /// token, so that any program can `HGET` it; the checkpoint in the hash `tokenledger:checkpoint`.
 ///
-/// Every write is one Lua script: rows and checkpoint change together, a row only for a newer
-/// position, the checkpoint only upwards.
+/// A page is written in two round trips (see `RedisPageWrite`): the stored positions read under
+/// `WATCH` of the checkpoint, then one `MULTI`/`EXEC` with the rows that are newer and the
+/// checkpoint, so that rows and checkpoint change together, a row only for a newer position, the
+/// checkpoint only upwards.
 public final class RedisReadModel: ReadModel {
     public let name = "redis"
     /// The key of the checkpoint hash (it has one colon; a stream's key has exactly three).
@@ -43,7 +45,7 @@ public final class RedisReadModel: ReadModel {
     }
 
     private static func keyPart(_ id: String) -> String {
-        guard id.contains(where: { $0 == "%" || $0 == ":" }) else { return id }
+        guard id.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: ":") }) else { return id }
         return id.replacing("%", with: "%25").replacing(":", with: "%3A")
     }
 
@@ -54,23 +56,17 @@ public final class RedisReadModel: ReadModel {
     }
 
     public func apply(_ rows: [ReadModelRow], checkpoint: Int64) async throws {
-        var arguments = ["EVAL", Self.applyScript, String(rows.count + 1), Self.checkpointKey]
-        arguments.reserveCapacity(4 + rows.count * 7 + 2)
-        arguments += rows.map { Self.key(of: $0.stream) }
-        arguments += [String(checkpoint), node]
-        for row in rows {
-            arguments += [row.stream.description, String(row.position)]
-            if let token = row.token, let expiresAt = row.expiresAt {
-                arguments += ["t", token, Self.iso8601(expiresAt), String(expiresAt.unixMilliseconds)]
-            } else {
-                arguments += ["r", "", "", ""]
+        let node = self.node
+        try await call("apply") { connection in
+            for _ in 0..<Self.attempts {
+                if try RedisPageWrite(rows: rows, checkpoint: checkpoint, node: node).run(on: connection) { return }
             }
-        }
-        let command = arguments
-        _ = try await call("apply") { connection in
-            try connection.check(try connection.command(command))
+            throw RedisFailure(description: "Redis: another writer changed the checkpoint \(Self.attempts) times while a page was written")
         }
     }
+
+    /// Times a page is tried again after another writer committed between its read and its write.
+    private static let attempts = 32
 
     public func row(of stream: StreamID) async throws -> (row: ReadModelRow?, checkpoint: Int64) {
         try await call("read a token") { connection in
@@ -164,36 +160,51 @@ public final class RedisReadModel: ReadModel {
         reply.text.flatMap { Int64($0) } ?? 0
     }
 
-    private static func iso8601(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    /// `milliseconds` since 1970 as ISO 8601 in UTC with milliseconds, `2026-11-28T07:48:01.123Z`
+    /// (what Foundation's `.iso8601` format writes, without its cost: one per row written).
+    static func iso8601(milliseconds: Int64) -> String {
+        let days = milliseconds >= 0 ? milliseconds / 86_400_000 : (milliseconds - 86_399_999) / 86_400_000
+        let dayMilliseconds = milliseconds - days * 86_400_000
+        // Days since 1970 to a civil date (Howard Hinnant's `civil_from_days`).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        guard (0...9999).contains(year) else {
+            return Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+                .formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        }
+        var text = [UInt8]()
+        text.reserveCapacity(24)
+        func put(_ value: Int64, _ width: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            var value = value
+            while divisor > 0 {
+                text.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                value %= divisor
+                divisor /= 10
+            }
+        }
+        put(year, 4)
+        text.append(UInt8(ascii: "-"))
+        put(month, 2)
+        text.append(UInt8(ascii: "-"))
+        put(day, 2)
+        text.append(UInt8(ascii: "T"))
+        put(dayMilliseconds / 3_600_000, 2)
+        text.append(UInt8(ascii: ":"))
+        put(dayMilliseconds / 60_000 % 60, 2)
+        text.append(UInt8(ascii: ":"))
+        put(dayMilliseconds / 1000 % 60, 2)
+        text.append(UInt8(ascii: "."))
+        put(dayMilliseconds % 1000, 3)
+        text.append(UInt8(ascii: "Z"))
+        return String(decoding: text, as: UTF8.self)
     }
-
-    /// KEYS[1] the checkpoint hash, KEYS[2…] the rows' keys; ARGV[1] the checkpoint, ARGV[2] the
-    /// node, then six values a row: stream, position, kind (t: token, r: removed), token,
-    /// expires_at, expires_at_ms. A key holding something else than our hash is replaced.
-    static let applyScript = """
-        local applied = 0
-        for i = 2, #KEYS do
-          local a = 2 + (i - 2) * 6
-          local position = tonumber(ARGV[a + 2])
-          local current = redis.pcall('HGET', KEYS[i], 'position')
-          if type(current) ~= 'string' or tonumber(current) == nil or tonumber(current) < position then
-            redis.call('DEL', KEYS[i])
-            if ARGV[a + 3] == 'r' then
-              redis.call('HSET', KEYS[i], 'stream', ARGV[a + 1], 'position', ARGV[a + 2], 'removed', '1')
-            else
-              redis.call('HSET', KEYS[i], 'stream', ARGV[a + 1], 'position', ARGV[a + 2], 'token', ARGV[a + 4],
-                'expires_at', ARGV[a + 5], 'expires_at_ms', ARGV[a + 6])
-              redis.call('PEXPIREAT', KEYS[i], ARGV[a + 6])
-            end
-            applied = applied + 1
-          end
-        end
-        local checkpoint = redis.pcall('HGET', KEYS[1], 'position')
-        if type(checkpoint) ~= 'string' or tonumber(checkpoint) == nil or tonumber(checkpoint) < tonumber(ARGV[1]) then
-          redis.call('DEL', KEYS[1])
-          redis.call('HSET', KEYS[1], 'position', ARGV[1], 'node', ARGV[2])
-        end
-        return applied
-        """
 }

@@ -12,8 +12,8 @@ import TokenLedger
 struct LedgerBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger-bench",
-        abstract: "Benchmarks: the scheduler (memory per app, idle tick, a burst of due apps); replay into the read models; watchers across replicas.",
-        subcommands: [SchedulerBench.self, ReplayBench.self, WatchBench.self],
+        abstract: "Benchmarks: the scheduler (memory per app, idle tick, a burst of due apps); replay into the read models; the stores' writes alone; watchers across replicas.",
+        subcommands: [SchedulerBench.self, ReplayBench.self, StoreWriteBench.self, WatchBench.self],
         defaultSubcommand: SchedulerBench.self
     )
 }
