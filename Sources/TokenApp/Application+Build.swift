@@ -38,9 +38,12 @@ public func buildApplication(
     try Dashboard(ledger: runtime.ledger, sealer: runtime.sealer, access: access, storeProjectors: runtime.storeProjectors, settings: configuration.ui)
         .addRoutes(to: router)
     let models = (["memory"] + runtime.storeProjectors.map(\.model.name)).joined(separator: "+")
+    let serverName = "tokenledger"
     var app = Application(
         router: router,
-        configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "tokenledger"),
+        // Reads of a token memory holds fresh are answered on the connection's event loop.
+        server: .http1(fastPath: TokenFastPath(controller, serverName: serverName, requestMetrics: export != nil)),
+        configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: serverName),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? 0
             logger.info("listening on http://\(configuration.http.host):\(port), event log \(configuration.eventLog.url.kind), read models \(models)")

@@ -92,14 +92,20 @@ public struct AccessControl: Sendable {
             failures.increment()
             throw LedgerError(.unauthenticated, "send an API key as Authorization: Bearer <key>")
         }
-        let presented = Array(SHA256.hash(data: Data(header.dropFirst(7).utf8)))
-        var found: Key?
-        for key in keys where Self.constantTimeEqual(key.hash, presented) { found = key }
-        guard let key = found else {
+        guard let key = key(presentedIn: header) else {
             failures.increment()
             throw LedgerError(.unauthenticated, "the API key is not known")
         }
         return key
+    }
+
+    /// The configured key an `Authorization: Bearer …` header presents, or nil; counts nothing.
+    func key(presentedIn header: String) -> Key? {
+        guard header.hasPrefix("Bearer ") else { return nil }
+        let presented = Array(SHA256.hash(data: Data(header.dropFirst(7).utf8)))
+        var found: Key?
+        for key in keys where Self.constantTimeEqual(key.hash, presented) { found = key }
+        return found
     }
 
     /// Checks the caller's key for `scope` on `project` (`nil`: every project); returns its id

@@ -9,13 +9,26 @@ import TokenLedger
 enum Envelope {
     static let contentType = "application/json; charset=utf-8"
 
-    /// A token (or any string) as `data`: written by hand, since this is the hot path.
+    /// A token (or any string) as `data`.
     static func string(_ value: String, headers: HTTPFields = [:]) -> Response {
+        response(.ok, stringJSON(value), headers: headers)
+    }
+
+    /// The envelope of `value` as `data`, written by hand, since this is the hot path (the fast
+    /// path keeps it encoded with `fields(_:)`).
+    static func stringJSON(_ value: String) -> String {
         var json = "{\"code\":200,\"data\":"
         json.reserveCapacity(value.utf8.count + 40)
         appendQuoted(value, to: &json)
         json += ",\"error\":\"\"}"
-        return response(.ok, json, headers: headers)
+        return json
+    }
+
+    /// The headers of an envelope: `headers` and its content type.
+    static func fields(_ headers: HTTPFields) -> HTTPFields {
+        var fields = headers
+        fields[.contentType] = contentType
+        return fields
     }
 
     /// Any encodable value as `data`.
@@ -37,9 +50,7 @@ enum Envelope {
     }
 
     private static func response(_ status: HTTPResponse.Status, _ json: String, headers: HTTPFields) -> Response {
-        var fields = headers
-        fields[.contentType] = contentType
-        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(string: json)))
+        Response(status: status, headers: fields(headers), body: ResponseBody(byteBuffer: ByteBuffer(string: json)))
     }
 
     /// JSON string escaping (RFC 8259 §7).

@@ -24,12 +24,15 @@ public struct TokenController: Sendable {
         self.watchOptions = watch
     }
 
+    /// The route of a token, `GET /token/…` (the fast path records its request metrics under it).
+    static let tokenPath = "token/:project/:platform/:appid"
+
     /// Adds the routes to `router`: health and readiness open to all, the rest behind `Authenticator`.
     func addRoutes(to router: Router<TokenRequestContext>) {
         router.get("healthz", use: healthz)
         router.get("readyz", use: readyz)
         let api = router.group().add(middleware: Authenticator(access))
-        api.get("token/:project/:platform/:appid", use: token)
+        api.get(RouterPath(Self.tokenPath), use: token)
         api.put("token/:project/:platform/:appid", use: refresh)
         api.delete("token/:project/:platform/:appid", use: revoke)
         api.put("token/:project/:platform/:appid/credentials", use: setCredentials)

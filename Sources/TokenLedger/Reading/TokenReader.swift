@@ -63,9 +63,7 @@ public final class TokenReader: Sendable {
         try refresher.platform(of: stream)
         let minPosition = await reach(context.minPosition)
         let state = projector.model.state(of: stream)
-        if let state, let token = state.token, !state.removed, secret.map({ Credentials.sameSecret($0, state.secret) }) ?? true,
-            freshness.isFresh(token, platform: stream.platform, now: now())
-        {
+        if let token = freshInMemory(state, stream: stream, secret: secret, now: now()) {
             metrics.memoryHit()
             return ServedToken(token)
         }
@@ -93,6 +91,15 @@ public final class TokenReader: Sendable {
             metrics.staleRead()
             return ServedToken(token, stale: true)
         }
+    }
+
+    /// The token memory serves as fresh from `state` of `stream` to a caller passing `secret` at
+    /// `now`, or nil: the one decision of a read answered from memory (`freshToken(of:)` too).
+    func freshInMemory(_ state: StreamState?, stream: StreamID, secret: String?, now: Date) -> CurrentToken? {
+        guard let state, let token = state.token, !state.removed, secret.map({ Credentials.sameSecret($0, state.secret) }) ?? true,
+            freshness.isFresh(token, platform: stream.platform, now: now)
+        else { return nil }
+        return token
     }
 
     /// Refreshes the token of `stream` (`PUT /token/...`). With `nowToken`, only if that is still

@@ -1,0 +1,35 @@
+public import HummingbirdCore
+import Logging
+import NIOCore
+
+extension HTTPServerBuilder {
+    /// HTTP/1 as Hummingbird serves it (`http1(configuration:)`), with `fastPath` answering the
+    /// token reads it can in every connection.
+    public static func http1(fastPath: TokenFastPath, configuration: HTTP1Channel.Configuration = .init()) -> HTTPServerBuilder {
+        .init { responder in
+            FastPathHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: configuration), fastPath: fastPath)
+        }
+    }
+}
+
+/// Hummingbird's `HTTP1Channel` with `TokenFastPathHandler` placed right after its connection state
+/// handler, before the async channel the router reads from.
+struct FastPathHTTP1Channel: ServerChildChannel {
+    typealias Value = HTTP1Channel.Value
+
+    let base: HTTP1Channel
+    let fastPath: TokenFastPath
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        base.setup(channel: channel, logger: logger).flatMapThrowing { [fastPath] value in
+            let operations = channel.pipeline.syncOperations
+            let connectionState = try operations.handler(type: HTTPConnectionStateHandler.self)
+            try operations.addHandler(TokenFastPathHandler(fastPath), position: .after(connectionState))
+            return value
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await base.handle(value: value, logger: logger)
+    }
+}
