@@ -8,34 +8,6 @@ import PostgresNIO
 public import TokenLedger
 
 extension PostgresEventLog {
-    static let columns = """
-        position, project, platform, appid, version, type, data::text, metadata::text,
-        (extract(epoch FROM recorded_at) * 1000)::bigint
-        """
-
-    static func decode(_ rows: PostgresRowSequence) async throws -> [RecordedEvent] {
-        var events: [RecordedEvent] = []
-        for try await (position, project, platform, appid, version, type, data, metadata, recordedAt) in rows.decode(
-            (Int64, String, String, String, Int64, String, String, String, Int64).self
-        ) {
-            guard let eventType = EventType(rawValue: type) else {
-                throw LedgerError(.corruptEvent, "event \(position) has unknown type '\(type)'")
-            }
-            events.append(
-                RecordedEvent(
-                    position: position,
-                    stream: try StreamID(project: project, platform: platform, appid: appid),
-                    version: version,
-                    type: eventType,
-                    data: Data(data.utf8),
-                    metadata: try EventCoding.decode(EventMetadata.self, from: Data(metadata.utf8), position: position),
-                    recordedAt: Date(timeIntervalSince1970: Double(recordedAt) / 1000)
-                )
-            )
-        }
-        return events
-    }
-
     static func milliseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }

@@ -84,6 +84,22 @@ struct ReplayBench: AsyncParsableCommand {
                 let checkpoint = try await projector.catchUp()
                 let seconds = (ContinuousClock.now - started) / .seconds(1)
                 print(String(format: "replay memory: %d events to position %lld in %.2f s: %.0f events/s", events, checkpoint, seconds, Double(events) / seconds))
+                // Where the time goes: the same pages read, then folded, one stage at a time (the
+                // projector reads the next page while it folds one).
+                let folded = MemoryReadModel(sealer: sealer)
+                var (reading, folding) = (Duration.zero, Duration.zero)
+                var position: Int64 = 0
+                while true {
+                    var mark = ContinuousClock.now
+                    let page = try await log.readAll(after: position, limit: self.page)
+                    reading += ContinuousClock.now - mark
+                    guard let last = page.last else { break }
+                    mark = ContinuousClock.now
+                    folded.apply(page)
+                    folding += ContinuousClock.now - mark
+                    position = last.position
+                }
+                print("  stages: read the log \(reading), decode, open and fold \(folding)")
             }
             for model in models {
                 let projector = StoreProjector(

@@ -210,8 +210,10 @@ public enum EventCoding {
         }
     }
 
-    /// Decodes a payload.
+    /// Decodes a payload: the flat payloads and metadata a replay reads for every event without
+    /// `JSONDecoder` when they read plainly (`FlatJSONDecodable`), anything else with it.
     public static func decode<T: Decodable>(_: T.Type, from data: Data, position: Int64) throws(LedgerError) -> T {
+        if let flat = T.self as? any FlatJSONDecodable.Type, let value = flat.init(flatJSON: data) as? T { return value }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .millisecondsSince1970
         do {

@@ -40,13 +40,19 @@ public final class Projector: Sendable {
     public func catchUp() async throws -> Int64 {
         try await lock.withLock {
             var applied = 0
+            var events = try await log.readAll(after: model.checkpoint, limit: pageSize)
             while true {
                 let previous = model.checkpoint
-                let events = try await log.readAll(after: previous, limit: pageSize)
+                // A full page may have a next one: it is read while this one is folded (the log
+                // and the fold then work at once; only this projector applies to the model).
+                let full = events.count == pageSize
+                let after = events.last?.position ?? previous
+                async let next = full ? log.readAll(after: after, limit: pageSize) : []
                 model.apply(events)
                 feed.publish(events, after: previous)
                 applied += events.count
-                if events.count < pageSize { break }
+                events = try await next
+                if !full { break }
             }
             caughtUpOnce.store(true, ordering: .releasing)
             metrics.caughtUp(checkpoint: model.checkpoint, applied: applied)

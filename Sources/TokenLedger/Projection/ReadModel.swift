@@ -80,32 +80,38 @@ extension ReadModelRow {
     /// Events that do not change the served token (credentials, failures) change no row; a
     /// token that cannot be opened (unknown key) clears the stream's token, as in memory (an
     /// older token is never served as the current one), and is reported through `unreadable`.
+    /// The page is read from its end, so that an event a later one of its stream replaces is
+    /// neither decoded nor opened. Rows come in the order of their events.
     public static func rows(
         for events: [RecordedEvent],
         sealer: Sealer,
         unreadable: (RecordedEvent) -> Void = { _ in }
     ) -> [ReadModelRow] {
-        var latest: [StreamID: ReadModelRow] = [:]
-        var order: [StreamID] = []
-        for event in events {
-            let row: ReadModelRow
+        var settled = Set<StreamID>()
+        var rows: [ReadModelRow] = []
+        for event in events.reversed() {
             switch event.type {
-            case .tokenIssued:
-                do {
-                    let payload = try event.decode(TokenIssued.self)
-                    let token = try sealer.open(payload.token, for: event.stream, as: .token)
-                    row = ReadModelRow(stream: event.stream, token: token, expiresAt: payload.expiresAt, position: event.position)
-                } catch {
-                    unreadable(event)
-                    row = ReadModelRow(stream: event.stream, token: nil, expiresAt: nil, position: event.position)
-                }
-            case .tokenRevoked, .credentialsRemoved:
-                row = ReadModelRow(stream: event.stream, token: nil, expiresAt: nil, position: event.position)
-            case .credentialsSet, .refreshFailed:
-                continue
+            case .tokenIssued, .tokenRevoked, .credentialsRemoved: break
+            case .credentialsSet, .refreshFailed: continue
             }
-            if latest.updateValue(row, forKey: event.stream) == nil { order.append(event.stream) }
+            guard settled.insert(event.stream).inserted else { continue }
+            rows.append(row(of: event, sealer: sealer, unreadable: unreadable))
         }
-        return order.compactMap { latest[$0] }
+        rows.reverse()
+        return rows
+    }
+
+    /// The row a token-affecting event makes.
+    private static func row(of event: RecordedEvent, sealer: Sealer, unreadable: (RecordedEvent) -> Void) -> ReadModelRow {
+        let tombstone = ReadModelRow(stream: event.stream, token: nil, expiresAt: nil, position: event.position)
+        guard event.type == .tokenIssued else { return tombstone }
+        do {
+            let payload = try event.decode(TokenIssued.self)
+            let token = try sealer.open(payload.token, for: event.stream, as: .token)
+            return ReadModelRow(stream: event.stream, token: token, expiresAt: payload.expiresAt, position: event.position)
+        } catch {
+            unreadable(event)
+            return tombstone
+        }
     }
 }

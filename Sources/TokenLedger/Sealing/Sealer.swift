@@ -14,8 +14,10 @@ import Foundation
 public struct Sealer: Sendable {
     /// The key id new values are sealed with.
     public let currentKeyID: String
-    /// Raw key bytes by id (`SymmetricKey` is not `Sendable`; one is built per use, which is cheap).
+    /// Raw key bytes by id (sealing and derived keys build a `SymmetricKey` per use).
     private let keys: [String: Data]
+    /// The same keys, ready to open with.
+    private let symmetricKeys: SymmetricKeys
 
     /// Creates a sealer from base64 keys by id; `current` must be one of them.
     public init(current: String, keys: [String: String]) throws(LedgerError) {
@@ -34,6 +36,7 @@ public struct Sealer: Sendable {
         }
         self.currentKeyID = current
         self.keys = decoded
+        self.symmetricKeys = SymmetricKeys(byID: decoded.mapValues { SymmetricKey(data: $0) })
     }
 
     /// A new random 256-bit key, base64.
@@ -75,32 +78,53 @@ public struct Sealer: Sendable {
     /// Opens a value sealed for `field` of an event of `stream`, with any known key. A value of
     /// the first form (`v1`, sealed before fields were bound) opens in any field of its stream.
     public func open(_ sealed: SealedValue, for stream: StreamID, as field: SealedField) throws(LedgerError) -> String {
-        let parts = sealed.text.split(separator: ".", maxSplits: 2)
-        guard parts.count == 3, let form = SealedValue.Form(rawValue: String(parts[0])), let data = Data(base64Encoded: String(parts[2])) else {
+        // `form.key id.base64`, cut without copies: a replay opens every token of the log.
+        let text = sealed.text
+        guard let first = text.utf8.firstIndex(of: UInt8(ascii: ".")),
+            let second = text.utf8[text.utf8.index(after: first)...].firstIndex(of: UInt8(ascii: ".")),
+            first > text.startIndex, text.utf8.index(after: first) < second,
+            let form = SealedValue.Form(rawValue: String(text[..<first]))
+        else {
             throw LedgerError(.corruptEvent, "a sealed value of \(stream) is not in a known sealed form")
         }
-        guard let keyBytes = keys[String(parts[1])] else {
-            throw LedgerError(.corruptEvent, "a value of \(stream) is sealed with unknown key '\(parts[1])'")
+        let keyID = String(text[text.utf8.index(after: first)..<second])
+        let encoded = text[text.utf8.index(after: second)...]
+        guard let combined = Base64.decode(encoded.utf8) ?? Data(base64Encoded: String(encoded)).map(Array.init) else {
+            throw LedgerError(.corruptEvent, "a sealed value of \(stream) is not in a known sealed form")
+        }
+        guard let key = symmetricKeys.byID[keyID] else {
+            throw LedgerError(.corruptEvent, "a value of \(stream) is sealed with unknown key '\(keyID)'")
         }
         do {
-            let box = try AES.GCM.SealedBox(combined: data)
-            let plain = try AES.GCM.open(
-                box,
-                using: SymmetricKey(data: keyBytes),
-                authenticating: Self.associatedData(form, stream: stream, field: field)
-            )
+            let box = try AES.GCM.SealedBox(combined: combined)
+            let plain = try AES.GCM.open(box, using: key, authenticating: Self.associatedData(form, stream: stream, field: field))
             return String(decoding: plain, as: UTF8.self)
         } catch {
-            throw LedgerError(.corruptEvent, "a sealed value of \(stream) does not open as \(field) with key '\(parts[1])'")
+            throw LedgerError(.corruptEvent, "a sealed value of \(stream) does not open as \(field) with key '\(keyID)'")
         }
     }
 
     /// What a value is bound to: `v1`, its stream; `v2`, the field's name, a line feed (which
     /// neither contains, so no two pairs give the same bytes), then the stream.
-    private static func associatedData(_ form: SealedValue.Form, stream: StreamID, field: SealedField) -> Data {
-        switch form {
-        case .streamBound: Data(stream.description.utf8)
-        case .bound: Data("\(field.name)\n\(stream.description)".utf8)
+    private static func associatedData(_ form: SealedValue.Form, stream: StreamID, field: SealedField) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(field.name.utf8.count + stream.project.utf8.count + stream.platform.utf8.count + stream.appid.utf8.count + 3)
+        if form == .bound {
+            bytes.append(contentsOf: field.name.utf8)
+            bytes.append(UInt8(ascii: "\n"))
         }
+        bytes.append(contentsOf: stream.project.utf8)
+        bytes.append(UInt8(ascii: "/"))
+        bytes.append(contentsOf: stream.platform.utf8)
+        bytes.append(UInt8(ascii: "/"))
+        bytes.append(contentsOf: stream.appid.utf8)
+        return bytes
     }
+}
+
+/// The keys as `SymmetricKey`s, built once (a replay opens every token of the log). Checked
+/// `Sendable` by hand: `SymmetricKey` is not declared so, but it is an immutable value (its bytes
+/// are never written after it is made), so sharing it between tasks is safe.
+private struct SymmetricKeys: @unchecked Sendable {
+    let byID: [String: SymmetricKey]
 }

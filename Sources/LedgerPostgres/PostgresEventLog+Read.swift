@@ -1,0 +1,70 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import NIOCore
+import PostgresNIO
+import TokenLedger
+
+/// Reading pages of events: a replay reads every event of the log, so each row is decoded cell by
+/// cell (no tuple decoding, whose generic metadata cost more than the cells), `data` is taken as
+/// bytes, and `recorded_at` as the server's binary timestamp rather than computed on the server.
+extension PostgresEventLog {
+    static let columns = "position, project, platform, appid, version, type, data::text, metadata::text, recorded_at"
+
+    /// Microseconds from 1970 to PostgreSQL's epoch, 2000-01-01.
+    private static let postgresEpoch: Int64 = 946_684_800_000_000
+
+    static func decode(_ rows: PostgresRowSequence) async throws -> [RecordedEvent] {
+        var events: [RecordedEvent] = []
+        for try await row in rows {
+            var cells = row.makeIterator()
+            func next() throws -> PostgresCell {
+                guard let cell = cells.next() else { throw LedgerError(.corruptEvent, "an event row has too few columns") }
+                return cell
+            }
+            let position = try next().decode(Int64.self)
+            let (project, platform, appid) = (try next().decode(String.self), try next().decode(String.self), try next().decode(String.self))
+            let version = try next().decode(Int64.self)
+            let type = try next().decode(String.self)
+            guard let eventType = EventType(rawValue: type) else {
+                throw LedgerError(.corruptEvent, "event \(position) has unknown type '\(type)'")
+            }
+            let data = Data(try bytes(of: next(), position: position).readableBytesView)
+            let metadata = Data(try bytes(of: next(), position: position).readableBytesView)
+            events.append(
+                RecordedEvent(
+                    position: position,
+                    stream: try StreamID(project: project, platform: platform, appid: appid),
+                    version: version,
+                    type: eventType,
+                    data: data,
+                    metadata: try EventCoding.decode(EventMetadata.self, from: metadata, position: position),
+                    recordedAt: Date(timeIntervalSince1970: Double(try milliseconds(of: next(), position: position)) / 1000)
+                )
+            )
+        }
+        return events
+    }
+
+    /// A text column's bytes (UTF-8 in both formats).
+    private static func bytes(of cell: PostgresCell, position: Int64) throws -> ByteBuffer {
+        guard let bytes = cell.bytes, cell.dataType == .text else {
+            throw LedgerError(.corruptEvent, "event \(position) has no \(cell.columnName)")
+        }
+        return bytes
+    }
+
+    /// `recorded_at` in whole milliseconds, rounded as `(extract(epoch FROM recorded_at) * 1000)::bigint`
+    /// rounds (half away from zero), which is what appends answer.
+    private static func milliseconds(of cell: PostgresCell, position: Int64) throws -> Int64 {
+        guard cell.dataType == .timestamptz, cell.format == .binary, let bytes = cell.bytes, bytes.readableBytes == 8,
+            let raw = bytes.getInteger(at: bytes.readerIndex, as: Int64.self),
+            case (let microseconds, false) = raw.addingReportingOverflow(postgresEpoch)  // not ±infinity
+        else {
+            throw LedgerError(.corruptEvent, "event \(position) has no readable recorded_at")
+        }
+        return microseconds >= 0 ? (microseconds + 500) / 1000 : (microseconds - 500) / 1000
+    }
+}
