@@ -165,16 +165,7 @@ public final class RedisReadModel: ReadModel {
     static func iso8601(milliseconds: Int64) -> String {
         let days = milliseconds >= 0 ? milliseconds / 86_400_000 : (milliseconds - 86_399_999) / 86_400_000
         let dayMilliseconds = milliseconds - days * 86_400_000
-        // Days since 1970 to a civil date (Howard Hinnant's `civil_from_days`).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day) = CivilDate.civil(fromDays: days)
         guard (0...9999).contains(year) else {
             return Date(timeIntervalSince1970: Double(milliseconds) / 1000)
                 .formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
@@ -191,11 +182,11 @@ public final class RedisReadModel: ReadModel {
                 divisor /= 10
             }
         }
-        put(year, 4)
+        put(Int64(year), 4)
         text.append(UInt8(ascii: "-"))
-        put(month, 2)
+        put(Int64(month), 2)
         text.append(UInt8(ascii: "-"))
-        put(day, 2)
+        put(Int64(day), 2)
         text.append(UInt8(ascii: "T"))
         put(dayMilliseconds / 3_600_000, 2)
         text.append(UInt8(ascii: ":"))
