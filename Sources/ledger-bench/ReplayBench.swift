@@ -87,17 +87,11 @@ struct ReplayBench: AsyncParsableCommand {
                 // Where the time goes: the same pages read, then folded, one stage at a time (the
                 // projector reads the next page while it folds one).
                 let folded = MemoryReadModel(sealer: sealer)
-                var (reading, folding) = (Duration.zero, Duration.zero)
-                var position: Int64 = 0
-                while true {
-                    var mark = ContinuousClock.now
-                    let page = try await log.readAll(after: position, limit: self.page)
-                    reading += ContinuousClock.now - mark
-                    guard let last = page.last else { break }
-                    mark = ContinuousClock.now
+                var folding = Duration.zero
+                let reading = try await readPages(of: log) { page in
+                    let mark = ContinuousClock.now
                     folded.apply(page)
                     folding += ContinuousClock.now - mark
-                    position = last.position
                 }
                 print("  stages: read the log \(reading), decode, open and fold \(folding)")
             }
@@ -118,23 +112,33 @@ struct ReplayBench: AsyncParsableCommand {
                 let rows = try await model.snapshot().rows.count
                 print(String(format: "replay %@: %d events to position %lld in %.2f s: %.0f events/s (%d rows)", model.name, events, checkpoint, seconds, Double(events) / seconds, rows))
                 // Where the time goes: the same pages read, opened and written one stage at a time.
-                var (reading, opening, writing) = (Duration.zero, Duration.zero, Duration.zero)
-                var position: Int64 = 0
-                while true {
+                var (opening, writing) = (Duration.zero, Duration.zero)
+                let reading = try await readPages(of: log) { page in
                     var mark = ContinuousClock.now
-                    let page = try await log.readAll(after: position, limit: self.page)
-                    reading += ContinuousClock.now - mark
-                    guard let last = page.last else { break }
-                    mark = ContinuousClock.now
                     let rows = ReadModelRow.rows(for: page, sealer: sealer)
                     opening += ContinuousClock.now - mark
                     mark = ContinuousClock.now
-                    try await model.apply(rows, checkpoint: last.position)
+                    try await model.apply(rows, checkpoint: page.last?.position ?? 0)
                     writing += ContinuousClock.now - mark
-                    position = last.position
                 }
                 print("  stages: read the log \(reading), decode and open \(opening), write \(model.name) \(writing)")
             }
         }
     }
+
+    /// Reads the whole log page by page, one page at a time, and hands each to `body`; returns the
+    /// time spent reading (`body` times its own stages).
+    private func readPages(of log: PostgresEventLog, _ body: ([RecordedEvent]) async throws -> Void) async throws -> Duration {
+        var reading = Duration.zero
+        var position: Int64 = 0
+        while true {
+            let mark = ContinuousClock.now
+            let events = try await log.readAll(after: position, limit: page)
+            reading += ContinuousClock.now - mark
+            guard let last = events.last else { return reading }
+            try await body(events)
+            position = last.position
+        }
+    }
+
 }
