@@ -5,7 +5,7 @@ import Foundation
 #endif
 import NIOCore
 import PostgresNIO
-import TokenLedger
+public import TokenLedger
 
 /// Reading pages of events: a replay reads every event of the log, so each row is decoded cell by
 /// cell (no tuple decoding, whose generic metadata cost more than the cells), `data` is taken as
@@ -46,6 +46,41 @@ extension PostgresEventLog {
             )
         }
         return events
+    }
+
+    public func lastTokenEventPositions(after position: Int64) async throws -> (positions: [Int64], head: Int64) {
+        let types = EventType.allCases.filter(\.decidesServedToken).map(\.rawValue)
+        return try await guarded("read the last token events") {
+            // One statement, one snapshot: the head is its last committed position (appends take
+            // positions under the append lock, so none below it can still commit), and only the
+            // positions are grouped: no payload is read or converted.
+            let rows = try await self.client.query(
+                """
+                WITH head AS (SELECT coalesce(max(position), 0) AS position FROM token_events)
+                SELECT head.position, ARRAY(
+                    SELECT max(e.position) FROM token_events e
+                    WHERE e.position > \(position) AND e.position <= head.position AND e.type = ANY(\(types))
+                    GROUP BY e.project, e.platform, e.appid ORDER BY 1
+                ) FROM head
+                """,
+                logger: self.logger
+            )
+            for try await (head, positions) in rows.decode((Int64, [Int64]).self) {
+                return (positions, max(head, position))
+            }
+            return ([], position)
+        }
+    }
+
+    public func readEvents(at positions: [Int64]) async throws -> [RecordedEvent] {
+        guard !positions.isEmpty else { return [] }
+        return try await guarded("read events") {
+            let rows = try await self.client.query(
+                "SELECT \(unescaped: Self.columns) FROM token_events WHERE position = ANY(\(positions)) ORDER BY position",
+                logger: self.logger
+            )
+            return try await Self.decode(rows)
+        }
     }
 
     /// A text column's bytes (UTF-8 in both formats).

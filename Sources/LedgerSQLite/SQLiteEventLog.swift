@@ -166,6 +166,44 @@ public final class SQLiteEventLog: EventLog {
         }
     }
 
+    public func lastTokenEventPositions(after position: Int64) async throws -> (positions: [Int64], head: Int64) {
+        let types = EventType.allCases.filter(\.decidesServedToken).map { SQLiteData.text($0.rawValue) }
+        return try await storeErrors {
+            // One writer commits at a time: every position up to the head is settled.
+            let head = try await self.reader.query("SELECT coalesce(max(position), 0) AS head FROM token_events", []).first?.column("head")?.integer
+            let through = max(position, Int64(head ?? 0))
+            let rows = try await self.reader.query(
+                """
+                SELECT max(position) AS position FROM token_events WHERE position > ? AND position <= ? AND type IN (\(Self.placeholders(types.count)))
+                GROUP BY project, platform, appid ORDER BY 1
+                """,
+                [.integer(Int(position)), .integer(Int(through))] + types
+            )
+            return (rows.compactMap { $0.column("position")?.integer.map(Int64.init) }, through)
+        }
+    }
+
+    public func readEvents(at positions: [Int64]) async throws -> [RecordedEvent] {
+        try await storeErrors {
+            var events: [RecordedEvent] = []
+            // Within SQLite's limit on bound values a statement.
+            for start in stride(from: 0, to: positions.count, by: 500) {
+                let chunk = positions[start..<min(positions.count, start + 500)]
+                events += try Self.decode(
+                    try await self.reader.query(
+                        "SELECT \(Self.columns) FROM token_events WHERE position IN (\(Self.placeholders(chunk.count))) ORDER BY position",
+                        chunk.map { .integer(Int($0)) }
+                    )
+                )
+            }
+            return events
+        }
+    }
+
+    private static func placeholders(_ count: Int) -> String {
+        Array(repeating: "?", count: count).joined(separator: ", ")
+    }
+
     public func withRefreshLock<T: Sendable>(on stream: StreamID, _ body: @Sendable (any RefreshFence) async throws -> T) async throws -> T {
         try await refreshLocks.withLock(on: stream) { try await body(InProcessFence(log: self)) }
     }

@@ -79,4 +79,50 @@ public enum EventLogConformance {
             #expect(versions == (0..<Int64(versions.count)).map { $0 + 1 }, "versions are 1…n with no gap")
         }
     }
+
+    /// Streams with every kind of history: `lastTokenEventPositions` names each stream's last
+    /// token-deciding event after a position (a later credentials change or failure does not
+    /// count; a stream without such an event is absent) and the head; `readEvents(at:)` gives back
+    /// exactly the events at those positions, as `readAll` does.
+    public static func lastTokenEventsAreEachStreamsLast(_ log: any EventLog, project: String) async throws {
+        func stream(_ name: String) throws -> StreamID { try StreamID(project: project, platform: "wechat", appid: name) }
+        let (twice, revoked, credentialsOnly, removed, late) = (try stream("twice"), try stream("revoked"), try stream("cred"), try stream("removed"), try stream("late"))
+        func append(_ type: EventType, _ stream: StreamID) async throws -> RecordedEvent {
+            let version = try await log.read(stream: stream, afterVersion: 0, limit: 100).last?.version ?? 0
+            let data = Data(#"{"note":"conformance"}"#.utf8)
+            return try await log.append([NewEvent(type: type, data: data, metadata: EventMetadata(node: "c"))], to: stream, expectedVersion: version)[0]
+        }
+        let start = try await log.lastTokenEventPositions(after: 0).head
+        _ = try await append(.tokenIssued, twice)
+        _ = try await append(.credentialsSet, credentialsOnly)
+        _ = try await append(.tokenIssued, revoked)
+        _ = try await append(.tokenIssued, removed)
+        let mid = try await append(.refreshFailed, credentialsOnly).position
+        let second = try await append(.tokenIssued, twice)
+        let revoke = try await append(.tokenRevoked, revoked)
+        _ = try await append(.credentialsSet, revoked)
+        let remove = try await append(.credentialsRemoved, removed)
+        let lateToken = try await append(.tokenIssued, late)
+        let head = try await append(.refreshFailed, twice).position
+
+        let ours: Set = [twice, revoked, credentialsOnly, removed, late]
+        func mine(_ answer: (positions: [Int64], head: Int64)) async throws -> [Int64] {
+            #expect(answer.head >= head, "the head covers every append")
+            #expect(answer.positions == answer.positions.sorted(), "positions ascend")
+            return try await log.readEvents(at: answer.positions).filter { ours.contains($0.stream) }.map(\.position)
+        }
+        let all = try await log.lastTokenEventPositions(after: start)
+        #expect(try await mine(all) == [second.position, revoke.position, remove.position, lateToken.position])
+        let afterMid = try await log.lastTokenEventPositions(after: mid)
+        #expect(try await mine(afterMid) == [second.position, revoke.position, remove.position, lateToken.position])
+        let afterRemove = try await log.lastTokenEventPositions(after: remove.position)
+        #expect(try await mine(afterRemove) == [lateToken.position])
+        #expect(try await log.lastTokenEventPositions(after: head + 1_000_000).head == head + 1_000_000, "a position past the head is its own head")
+
+        let wanted = [second.position, remove.position, lateToken.position]
+        let read = try await log.readEvents(at: wanted)
+        let expected = try await log.readAll(after: start, limit: 1_000_000).filter { wanted.contains($0.position) }
+        #expect(read == expected, "readEvents(at:) gives what readAll gives at those positions")
+        #expect(try await log.readEvents(at: []).isEmpty)
+    }
 }

@@ -174,6 +174,12 @@ struct PostgresEventLogTests {
         }
     }
 
+    @Test func lastTokenEventsAreEachStreamsLast() async throws {
+        try await Self.withLog { log in
+            try await EventLogConformance.lastTokenEventsAreEachStreamsLast(log, project: "conformance\(UInt32.random(in: 0...UInt32.max))")
+        }
+    }
+
     @Test func conflictingAppendsLetExactlyOneWin() async throws {
         try await Self.withLog { log in try await EventLogConformance.conflictingAppendsLetExactlyOneWin(log, stream: try Self.stream()) }
     }

@@ -53,6 +53,10 @@ struct SQLiteEventLogTests {
         }
     }
 
+    @Test func lastTokenEventsAreEachStreamsLast() async throws {
+        try await Self.withLog { log, _ in try await EventLogConformance.lastTokenEventsAreEachStreamsLast(log, project: "conformance") }
+    }
+
     @Test func conflictingAppendsLetExactlyOneWinAndLeaveNothingPartial() async throws {
         let stream = self.stream
         try await Self.withLog { log, _ in try await EventLogConformance.conflictingAppendsLetExactlyOneWin(log, stream: stream) }

@@ -12,4 +12,8 @@ struct InMemoryEventLogTests {
         let streams = try (0..<4).map { try StreamID(project: "p", platform: "wechat", appid: "wx\($0)") }
         try await EventLogConformance.followerUnderConcurrentAppendsSkipsNothing(InMemoryEventLog(), streams: streams, writers: 8, appendsEach: 20)
     }
+
+    @Test func lastTokenEventsAreEachStreamsLast() async throws {
+        try await EventLogConformance.lastTokenEventsAreEachStreamsLast(InMemoryEventLog(), project: "p")
+    }
 }

@@ -16,6 +16,16 @@ public protocol EventLog: Sendable {
     /// a reader that has seen P never looks below it again.
     func readAll(after position: Int64, limit: Int) async throws -> [RecordedEvent]
 
+    /// The log's head (its last committed position, at least `position`) and, in ascending order,
+    /// the position of the last event of each stream that decides its served token
+    /// (`EventType.decidesServedToken`) among the events after `position` up to that head: what a
+    /// shared read model needs to go from `position` to the head (`StoreProjector`'s catch-up).
+    /// Like `readAll`, it never counts a position below which an event can still commit.
+    func lastTokenEventPositions(after position: Int64) async throws -> (positions: [Int64], head: Int64)
+
+    /// The events at `positions` (ascending, each one a committed event's), in position order.
+    func readEvents(at positions: [Int64]) async throws -> [RecordedEvent]
+
     /// Runs `body` while holding the refresh lock of `stream` across every process sharing
     /// the log. A process that dies while holding it must not block the stream.
     ///
@@ -28,6 +38,38 @@ public protocol EventLog: Sendable {
     /// Calls `wake` after every (re)connection and whenever new events may have been committed,
     /// until the task is cancelled. A wake-up is a hint, not a delivery: the caller catches up.
     func listen(_ wake: @escaping @Sendable () -> Void) async throws
+}
+
+extension EventLog {
+    /// Reads the log from `position` to its head through `readAll` (logs that can ask their
+    /// store for less do).
+    public func lastTokenEventPositions(after position: Int64) async throws -> (positions: [Int64], head: Int64) {
+        var last: [StreamID: Int64] = [:]
+        var head = position
+        while let final = try await scan(after: head, { event in if event.type.decidesServedToken { last[event.stream] = event.position } }) {
+            head = final
+        }
+        return (last.values.sorted(), head)
+    }
+
+    /// Reads the span `positions` covers through `readAll`, keeping the events asked for.
+    public func readEvents(at positions: [Int64]) async throws -> [RecordedEvent] {
+        guard let first = positions.first, let last = positions.last else { return [] }
+        let wanted = Set(positions)
+        var found: [RecordedEvent] = []
+        var after = first - 1
+        while after < last, let final = try await scan(after: after, { event in if wanted.contains(event.position) { found.append(event) } }) {
+            after = final
+        }
+        return found
+    }
+
+    /// Passes one page of events after `position` to `body`; returns the page's last position, nil at the head.
+    private func scan(after position: Int64, _ body: (RecordedEvent) -> Void) async throws -> Int64? {
+        let events = try await readAll(after: position, limit: 1000)
+        events.forEach(body)
+        return events.last?.position
+    }
 }
 
 /// Appends made under a refresh lock, valid only while the lock is held.

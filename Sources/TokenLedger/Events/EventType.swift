@@ -10,6 +10,15 @@ public enum EventType: String, Sendable, Codable, CaseIterable {
     case tokenRevoked = "token.revoked"
     /// The app was retired.
     case credentialsRemoved = "credentials.removed"
+
+    /// Whether an event of this type decides the token a shared read model holds for its stream
+    /// (a new token, or none): the last such event of a stream is its row (`ReadModelRow`).
+    public var decidesServedToken: Bool {
+        switch self {
+        case .tokenIssued, .tokenRevoked, .credentialsRemoved: true
+        case .credentialsSet, .refreshFailed: false
+        }
+    }
 }
 
 /// Why a token was (or was to be) fetched.

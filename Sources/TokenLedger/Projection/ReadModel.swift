@@ -89,11 +89,7 @@ extension ReadModelRow {
     ) -> [ReadModelRow] {
         var settled = Set<StreamID>()
         var rows: [ReadModelRow] = []
-        for event in events.reversed() {
-            switch event.type {
-            case .tokenIssued, .tokenRevoked, .credentialsRemoved: break
-            case .credentialsSet, .refreshFailed: continue
-            }
+        for event in events.reversed() where event.type.decidesServedToken {
             guard settled.insert(event.stream).inserted else { continue }
             rows.append(row(of: event, sealer: sealer, unreadable: unreadable))
         }

@@ -84,30 +84,51 @@ public final class StoreProjector: Sendable {
         }
     }
 
+    /// Events read from the log, with the checkpoint the model may take once their rows are
+    /// written and how many events of the log that covers.
+    private struct Batch: Sendable {
+        var events: [RecordedEvent]
+        var checkpoint: Int64
+        var covered: Int
+    }
+
     /// One page on its way from the log to the model.
     private struct Page: Sendable {
         var rows: [ReadModelRow]
-        var last: Int64
-        var count: Int
+        var checkpoint: Int64
+        var covered: Int
     }
 
-    /// Reads the log after `position` page by page and writes each page to the model, in order.
-    /// The three stages — reading the log, opening the tokens, writing the store — work on three
+    /// Reads the log after `position` and writes it to the model page by page, in order. The
+    /// three stages — reading the log, opening the tokens, writing the store — work on three
     /// pages at once (channels hand each page on only when the next stage takes it).
+    ///
+    /// A model more than a page behind (a replay, a store back after an outage) needs only each
+    /// stream's last token-deciding event up to the log's head: those events are read (`EventLog.
+    /// lastTokenEventPositions`) and written with the checkpoint left where it was, and the
+    /// checkpoint moves to the head only with the last of them, so a reader never takes the model
+    /// for caught up while rows are missing, and a catch-up that fails midway starts again from
+    /// where the checkpoint stayed. Rows only ever replace older ones, so writing them in another
+    /// order than the log's is harmless.
     private func project(after position: Int64) async throws -> (checkpoint: Int64, applied: Int) {
-        let read = AsyncThrowingChannel<[RecordedEvent], any Error>()
+        let read = AsyncThrowingChannel<Batch, any Error>()
         let opened = AsyncThrowingChannel<Page, any Error>()
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { [log, pageSize] in
                 do {
                     var after = position
+                    var skipped = false
                     while true {
                         try Task.checkCancellation()
                         let events = try await log.readAll(after: after, limit: pageSize)
                         guard let last = events.last else { break }
-                        await read.send(events)
+                        await read.send(Batch(events: events, checkpoint: last.position, covered: events.count))
                         after = last.position
                         if events.count < pageSize { break }
+                        if !skipped {
+                            skipped = true
+                            after = try await Self.lastTokenEvents(of: log, after: after, pageSize: pageSize, into: read)
+                        }
                     }
                     read.finish()
                 } catch {
@@ -116,14 +137,14 @@ public final class StoreProjector: Sendable {
             }
             group.addTask { [sealer, logger, model] in
                 do {
-                    for try await events in read {
-                        let rows = ReadModelRow.rows(for: events, sealer: sealer) { event in
+                    for try await batch in read {
+                        let rows = ReadModelRow.rows(for: batch.events, sealer: sealer) { event in
                             logger.warning(
                                 "token event cannot be opened, token cleared",
                                 metadata: ["readmodel": "\(model.name)", LogKey.stream: "\(event.stream)", "position": "\(event.position)"]
                             )
                         }
-                        await opened.send(Page(rows: rows, last: events.last?.position ?? 0, count: events.count))
+                        await opened.send(Page(rows: rows, checkpoint: batch.checkpoint, covered: batch.covered))
                     }
                     opened.finish()
                 } catch {
@@ -134,9 +155,9 @@ public final class StoreProjector: Sendable {
             var applied = 0
             do {
                 for try await page in opened {
-                    try await model.apply(page.rows, checkpoint: page.last)
-                    checkpoint = page.last
-                    applied += page.count
+                    try await model.apply(page.rows, checkpoint: page.checkpoint)
+                    checkpoint = page.checkpoint
+                    applied += page.covered
                 }
             } catch {
                 group.cancelAll()
@@ -145,6 +166,30 @@ public final class StoreProjector: Sendable {
             try await group.waitForAll()
             return (checkpoint, applied)
         }
+    }
+
+    /// Sends the last token-deciding event of each stream after `position` up to the log's head,
+    /// `pageSize` at a time, each batch keeping `position` as its checkpoint but the last, which
+    /// takes the head; returns the head.
+    private static func lastTokenEvents(
+        of log: any EventLog, after position: Int64, pageSize: Int, into read: AsyncThrowingChannel<Batch, any Error>
+    ) async throws -> Int64 {
+        let (positions, head) = try await log.lastTokenEventPositions(after: position)
+        guard head > position else { return position }
+        var start = 0
+        repeat {
+            try Task.checkCancellation()
+            let end = min(positions.count, start + pageSize)
+            let wanted = Array(positions[start..<end])
+            let events = try await log.readEvents(at: wanted)
+            guard events.map(\.position) == wanted else {
+                throw LedgerError(.corruptEvent, "the log did not give back the events at positions \(wanted.first ?? 0)…\(wanted.last ?? 0)")
+            }
+            let final = end == positions.count
+            await read.send(Batch(events: events, checkpoint: final ? head : position, covered: final ? Int(head - position) : 0))
+            start = end
+        } while start < positions.count
+        return head
     }
 
     /// Leads the model when no other process does, following the log while leading; retries
