@@ -1,6 +1,7 @@
 public import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTPTypesHTTP1
 
 extension HTTPServerBuilder {
     /// HTTP/1 as Hummingbird serves it (`http1(configuration:)`), with `fastPath` answering the
@@ -13,7 +14,8 @@ extension HTTPServerBuilder {
 }
 
 /// Hummingbird's `HTTP1Channel` with `TokenFastPathHandler` placed right after its connection state
-/// handler, before the async channel the router reads from.
+/// handler, before the async channel the router reads from, and `HTTPKeepAliveHandler` before its
+/// HTTPTypes conversion.
 struct FastPathHTTP1Channel: ServerChildChannel {
     typealias Value = HTTP1Channel.Value
 
@@ -25,6 +27,8 @@ struct FastPathHTTP1Channel: ServerChildChannel {
             let operations = channel.pipeline.syncOperations
             let connectionState = try operations.handler(type: HTTPConnectionStateHandler.self)
             try operations.addHandler(TokenFastPathHandler(fastPath), position: .after(connectionState))
+            let codec = try operations.handler(type: HTTP1ToHTTPServerCodec.self)
+            try operations.addHandler(HTTPKeepAliveHandler(), position: .before(codec))
             return value
         }
     }
