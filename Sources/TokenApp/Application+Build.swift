@@ -1,6 +1,7 @@
 public import Hummingbird
 public import Logging
 public import Prometheus
+import NIOCore
 import TokenLedger
 import TokenHTTP
 import TokenUI
@@ -42,7 +43,10 @@ public func buildApplication(
     var app = Application(
         router: router,
         // Reads of a token memory holds fresh are answered on the connection's event loop.
-        server: .http1(fastPath: TokenFastPath(controller, serverName: serverName, requestMetrics: export != nil)),
+        server: .http1(
+            fastPath: TokenFastPath(controller, serverName: serverName, requestMetrics: export != nil),
+            configuration: .init(idleTimeout: TimeAmount(configuration.http.idleTimeout))
+        ),
         configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: serverName),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? 0

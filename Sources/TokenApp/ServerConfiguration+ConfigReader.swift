@@ -45,6 +45,7 @@ extension ServerConfiguration.HTTP {
             throw ConfigurationFailure(message: "http.port must be 0 to 65535, is \(port)")
         }
         readYourWritesTimeout = .milliseconds(reader.int(forKey: "read_your_writes_timeout_ms", default: Int(readYourWritesTimeout.milliseconds)))
+        idleTimeout = try reader.positiveMilliseconds("idle_timeout_ms", in: "http", default: idleTimeout)
     }
 }
 

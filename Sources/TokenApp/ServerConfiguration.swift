@@ -27,6 +27,10 @@ public struct ServerConfiguration: Sendable {
         /// `http.read_your_writes_timeout_ms` (default 1000): how long a read waits to reach a
         /// position the caller has seen.
         public var readYourWritesTimeout = Duration.milliseconds(1000)
+        /// `http.idle_timeout_ms` (default 60000): a connection with no request in progress for
+        /// this long — none sent, or one whose head or body stopped arriving — is closed, so that
+        /// idle or stalled connections cannot pile up. A request being answered (a watch) is not idle.
+        public var idleTimeout = Duration.milliseconds(60000)
 
         /// The defaults.
         public init() {}

@@ -103,3 +103,30 @@ struct ApplicationTests {
         }
     }
 }
+
+/// Idle and stalled connections are closed after `http.idle_timeout_ms`; a connection in use is not.
+struct IdleConnectionTests {
+    @Test(.timeLimit(.minutes(1)))
+    func idleAndStalledConnectionsAreClosedAfterTheIdleTimeout() async throws {
+        try await withSimulator { simulator in
+            let fixture = try AppFixture(simulator: simulator)
+            let app = try await buildApplication(configuration: try await fixture.configuration(["HTTP_IDLE_TIMEOUT_MS": "300"]))
+            try await app.test(.live) { client in
+                let port = try #require(client.port)
+                // Nothing sent, and a head that stops halfway: closed, with nothing answered.
+                for request in ["", "GET /readyz HTTP/1.1\r\nHost: x\r\nX-Slow:"] {
+                    let answer = try await RawHTTP.exchange(port: port, request, wait: .seconds(5))
+                    #expect(answer.closed && answer.text.isEmpty, "closed: \(request.debugDescription)")
+                }
+                // A request answered, then idle: closed after its answer.
+                let used = try await RawHTTP.exchange(port: port, "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n", wait: .seconds(5))
+                #expect(used.closed && used.text.hasPrefix("HTTP/1.1 200"))
+                // A watch being answered is not idle, however long it lasts.
+                let watch = try await RawHTTP.exchange(port: port, "GET /events/watch HTTP/1.1\r\nHost: x\r\n\r\n", wait: .milliseconds(1500))
+                #expect(!watch.closed && watch.text.hasPrefix("HTTP/1.1 200") && watch.text.contains("text/event-stream"), "\(watch.text)")
+            }
+            #expect(try await fixture.configuration().http.idleTimeout == .seconds(60), "60 s by default")
+            await #expect(throws: (any Error).self) { try await fixture.configuration(["HTTP_IDLE_TIMEOUT_MS": "0"]) }
+        }
+    }
+}
