@@ -14,7 +14,7 @@ extension HTTPServerBuilder {
 }
 
 /// Hummingbird's `HTTP1Channel` with `TokenFastPathHandler` between NIO's HTTP/1 decoder and the
-/// HTTPTypes codec, its `AnswerOutlet` at the head of the pipeline, and with an idle timeout
+/// HTTPTypes codec, a `PipelineTap` for its answers at the head of the pipeline, and with an idle timeout
 /// `ConnectionStateRelay` around the connection state handler.
 struct FastPathHTTP1Channel: ServerChildChannel {
     typealias Value = HTTP1Channel.Value
@@ -36,7 +36,7 @@ struct FastPathHTTP1Channel: ServerChildChannel {
 
     /// Adds `fastPath`'s handlers to a pipeline `HTTP1Channel` set up (`idleTimeout`: with one).
     static func addFastPath(_ fastPath: TokenFastPath, to pipeline: ChannelPipeline.SynchronousOperations, idleTimeout: Bool) throws {
-        let outlet = AnswerOutlet()
+        let outlet = PipelineTap<ByteBuffer, IOData>()
         let connectionState = idleTimeout ? ConnectionStateRelay() : nil
         try pipeline.addHandler(outlet, position: .first)
         let codec = try pipeline.handler(type: HTTP1ToHTTPServerCodec.self)

@@ -10,7 +10,7 @@ import NIOHTTP1
 /// `TokenFastPath` on one connection. It reads the request parts NIO's decoder parses, before
 /// `HTTP1ToHTTPServerCodec` converts them for Hummingbird: a read it can answer builds no
 /// `HTTPRequest` and is answered here, on the event loop, its encoded bytes written toward the
-/// socket below NIO's encoder (`AnswerOutlet`); every other request goes on to the codec and the
+/// socket below NIO's encoder (from a `PipelineTap` at the pipeline's head); every other request goes on to the codec and the
 /// router untouched, and their answers come back through it.
 ///
 /// Answers keep the order of the requests: while the router has a request to answer, later ones
@@ -36,7 +36,8 @@ final class TokenFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     private let fastPath: TokenFastPath
-    private let outlet: AnswerOutlet
+    /// At the head of the pipeline, below NIO's encoder.
+    private let outlet: PipelineTap<ByteBuffer, IOData>
     private let connectionState: ConnectionStateRelay?
     private var state = State.idle
     /// Requests handed to the router whose answer is not written yet. While there is one, later
@@ -57,7 +58,7 @@ final class TokenFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private let skippedHead: NIOAny
     private let skippedEnd: NIOAny
 
-    init(_ fastPath: TokenFastPath, outlet: AnswerOutlet, connectionState: ConnectionStateRelay?) {
+    init(_ fastPath: TokenFastPath, outlet: PipelineTap<ByteBuffer, IOData>, connectionState: ConnectionStateRelay?) {
         self.fastPath = fastPath
         self.outlet = outlet
         self.connectionState = connectionState
@@ -85,7 +86,7 @@ final class TokenFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler 
                     context.write(skippedHead, promise: nil)
                     context.write(skippedEnd, promise: nil)
                 }
-                outlet.write(answer.bytes)
+                outlet.write(.byteBuffer(answer.bytes))
                 unflushed = true
                 connectionState?.answerWritten()
                 fastPath.metrics?.record(since: start)
