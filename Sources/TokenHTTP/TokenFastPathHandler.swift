@@ -10,8 +10,8 @@ import NIOHTTP1
 /// `TokenFastPath` on one connection. It reads the request parts NIO's decoder parses, before
 /// `HTTP1ToHTTPServerCodec` converts them for Hummingbird: a read it can answer builds no
 /// `HTTPRequest` and is answered here, on the event loop, its encoded bytes written toward the
-/// socket below NIO's encoder (from a `PipelineTap` at the pipeline's head); every other request goes on to the codec and the
-/// router untouched, and their answers come back through it.
+/// socket below NIO's encoder (from a `PipelineTap` at the pipeline's head); every other request
+/// goes on to the codec and the router untouched, and their answers come back through it.
 ///
 /// Answers keep the order of the requests: while the router has a request to answer, later ones
 /// go to the router too. Hummingbird's connection state handler (idle timeout, quiescing) sits
@@ -50,7 +50,8 @@ final class TokenFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler 
     /// The `Date` header of the current second.
     private var date = (second: Int64.min, text: "")
     private var unflushed = false
-    /// A quiesce that arrived while a read's head was held: passed on once the read is answered.
+    /// A quiesce that arrived while a read's head was held: passed on once the read is answered or
+    /// handed to the router.
     private var quiesce: Any?
     /// NIO's encoder keeps the method of every request its decoder parsed, to leave the body out
     /// of a `HEAD`'s answer, and takes one per answer head: each read answered here gives it a
@@ -77,6 +78,7 @@ final class TokenFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler 
         case (.body, .holding(let head, _)):
             route(head, context: context)
             context.fireChannelRead(data)
+            passOnQuiesce(context: context)
         case (.end, .holding(let head, let start)):
             state = .idle
             let date = currentDate()
@@ -95,11 +97,7 @@ final class TokenFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler 
                 context.fireChannelRead(data)
                 state = .idle
             }
-            if let quiesce {
-                self.quiesce = nil
-                flushAnswers(context: context)
-                context.fireUserInboundEventTriggered(quiesce)
-            }
+            passOnQuiesce(context: context)
         case (.end, _):
             state = .idle
             context.fireChannelRead(data)
@@ -131,6 +129,15 @@ final class TokenFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler 
         routed += 1
         state = .routing
         context.fireChannelRead(wrapInboundOut(.head(head)))
+    }
+
+    /// Passes on a quiesce held back while a head was (the answers written so far flushed first: the
+    /// connection state handler may close the connection at once).
+    private func passOnQuiesce(context: ChannelHandlerContext) {
+        guard let quiesce else { return }
+        self.quiesce = nil
+        flushAnswers(context: context)
+        context.fireUserInboundEventTriggered(quiesce)
     }
 
     private func flushAnswers(context: ChannelHandlerContext) {

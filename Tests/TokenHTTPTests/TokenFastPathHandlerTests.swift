@@ -146,6 +146,16 @@ struct TokenFastPathHandlerTests {
         try send(channel, "\r\n")
         #expect(try written(channel).hasPrefix("HTTP/1.1 200 OK"))
         #expect(!channel.isActive)
+        // With a read's head held and then a body, which sends it to the router: closed after the
+        // router's answer.
+        (_, channel) = try await self.channel(idleTimeout: idleTimeout)
+        try send(channel, request(path, headers: ["Transfer-Encoding: chunked"]))
+        channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        try send(channel, "1\r\nx\r\n0\r\n\r\n")
+        #expect(try routed(channel) == ["head GET \(path)", "body", "end"])
+        #expect(channel.isActive)
+        try answerAsTheRouter(channel)
+        #expect(!channel.isActive)
         // With the router's answer in flight: closed after it, the read behind it answered too.
         (_, channel) = try await self.channel(idleTimeout: idleTimeout)
         try send(channel, request(path, method: "PUT") + request(path))
