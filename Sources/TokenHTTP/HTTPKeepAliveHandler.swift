@@ -7,9 +7,10 @@ import NIOHTTP1
 /// so without this an HTTP/1.0 client (ApacheBench, some health checks and proxies) waits for a
 /// close that never comes.
 ///
-/// Sits between NIO's HTTP/1 codec and the HTTPTypes conversion, where a request head still has
-/// its version; answers leave in the order of the requests, so each one is matched with the
-/// oldest request not yet answered.
+/// Sits after the fast path (which answers only HTTP/1.1 requests that keep the connection) and
+/// before the HTTPTypes conversion, where a request head still has its version: it sees the
+/// requests the router answers, and their answers, which leave in the order of the requests, so
+/// each one is matched with the oldest request not yet answered.
 final class HTTPKeepAliveHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart

@@ -13,9 +13,11 @@ extension HTTPServerBuilder {
     }
 }
 
-/// Hummingbird's `HTTP1Channel` with `TokenFastPathHandler` placed right after its connection state
-/// handler, before the async channel the router reads from, and `HTTPKeepAliveHandler` before its
-/// HTTPTypes conversion.
+/// Hummingbird's `HTTP1Channel` with `TokenFastPathHandler` between NIO's HTTP/1 decoder and the
+/// HTTPTypes codec, a `PipelineTap` for its answers at the head of the pipeline, with an idle timeout
+/// `ConnectionStateRelay` around the connection state handler, and `HTTPKeepAliveHandler` between the
+/// fast path and the codec (it sees the requests the router answers; the fast path answers only
+/// HTTP/1.1 requests that keep the connection).
 struct FastPathHTTP1Channel: ServerChildChannel {
     typealias Value = HTTP1Channel.Value
 
@@ -23,17 +25,29 @@ struct FastPathHTTP1Channel: ServerChildChannel {
     let fastPath: TokenFastPath
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        base.setup(channel: channel, logger: logger).flatMapThrowing { [fastPath] value in
-            let operations = channel.pipeline.syncOperations
-            let connectionState = try operations.handler(type: HTTPConnectionStateHandler.self)
-            try operations.addHandler(TokenFastPathHandler(fastPath), position: .after(connectionState))
-            let codec = try operations.handler(type: HTTP1ToHTTPServerCodec.self)
-            try operations.addHandler(HTTPKeepAliveHandler(), position: .before(codec))
+        let idleTimeout = base.configuration.idleTimeout != nil
+        return base.setup(channel: channel, logger: logger).flatMapThrowing { [fastPath] value in
+            try Self.addFastPath(fastPath, to: channel.pipeline.syncOperations, idleTimeout: idleTimeout)
             return value
         }
     }
 
     func handle(value: Value, logger: Logger) async {
         await base.handle(value: value, logger: logger)
+    }
+
+    /// Adds `fastPath`'s handlers to a pipeline `HTTP1Channel` set up (`idleTimeout`: with one).
+    static func addFastPath(_ fastPath: TokenFastPath, to pipeline: ChannelPipeline.SynchronousOperations, idleTimeout: Bool) throws {
+        let outlet = PipelineTap<ByteBuffer, IOData>()
+        let connectionState = idleTimeout ? ConnectionStateRelay() : nil
+        try pipeline.addHandler(outlet, position: .first)
+        let codec = try pipeline.handler(type: HTTP1ToHTTPServerCodec.self)
+        try pipeline.addHandler(TokenFastPathHandler(fastPath, outlet: outlet, connectionState: connectionState), position: .before(codec))
+        try pipeline.addHandler(HTTPKeepAliveHandler(), position: .before(codec))
+        if let connectionState {
+            let stateHandler = try pipeline.handler(type: HTTPConnectionStateHandler.self)
+            try pipeline.addHandler(connectionState.before, position: .before(stateHandler))
+            try pipeline.addHandler(connectionState.after, position: .after(stateHandler))
+        }
     }
 }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Metrics
 import NIOCore
+import NIOHTTP1
 import TokenLedger
 
 /// `GET /token/{project}/{platform}/{appid}` answered on the connection's event loop when memory
@@ -31,30 +32,31 @@ public struct TokenFastPath: Sendable {
         metrics = requestMetrics ? RouteMetrics(route: RouterPath(TokenController.tokenPath).description, method: .get, status: .ok) : nil
     }
 
-    /// Whether `head` is shaped like a read this path may answer, before its end arrives.
-    func mayAnswer(_ head: HTTPRequest) -> Bool {
-        head.method == .get && head.path?.utf8.starts(with: Self.prefix.utf8) == true
+    /// Whether `head` is shaped like a read this path may answer, before its end arrives: an HTTP/1.1
+    /// `GET` under `/token/` (HTTP/1.0 and anything else are the router's).
+    func mayAnswer(_ head: HTTPRequestHead) -> Bool {
+        head.method == .GET && head.version == .http1_1 && head.uri.utf8.starts(with: Self.prefix.utf8)
     }
 
     /// The answer to `head`, encoded (from `answers` when it still holds), or nil when the router
     /// must answer: every check the router's `GET /token/…` makes, in the same order of outcome.
     func answer(
-        _ head: HTTPRequest, answers: inout [String: EncodedAnswer], remembered: inout AccessControl.RememberedKey?, dateSecond: Int64,
+        _ head: HTTPRequestHead, answers: inout [String: EncodedAnswer], remembered: inout AccessControl.RememberedKey?, dateSecond: Int64,
         date: String
     ) -> EncodedAnswer? {
-        guard let path = head.path else { return nil }
-        let fields = head.headerFields
+        let path = head.uri
+        guard let fields = ReadHeaders(head.headers) else { return nil }
         // A secret may register one (admin); a closing connection is closed by the router's loop.
-        guard fields[.appSecret] == nil, fields[.connection].map({ $0.lowercased() == "keep-alive" }) ?? true else { return nil }
+        guard fields.appSecret == nil, fields.connection.map({ $0.lowercased() == "keep-alive" }) ?? true else { return nil }
         var minPosition: Int64 = 0
-        if let header = fields[.minPosition] {
+        if let header = fields.minPosition {
             guard let value = Int64(header), value >= 0 else { return nil }
             minPosition = value
         }
         let cached = answers[path]
         guard let stream = cached?.fresh.stream ?? Self.stream(inPath: path) else { return nil }
         if access.enabled {
-            guard let key = access.key(presentedIn: fields[.authorization], remembered: &remembered),
+            guard let key = access.key(presentedIn: fields.authorization, remembered: &remembered),
                 access.allows(key, .read, project: stream.project)
             else { return nil }
         }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdTesting
 import LedgerTestSupport
 import Testing
 import TokenHTTP
@@ -97,5 +98,83 @@ struct TokenFastPathTests {
             // A reader of another project.
             #expect(try await client.call(.get, "/token/other/wechat/wxapp", key: keys.reader).outcome == (403, "forbidden"))
         }
+    }
+
+    @Test func theSameBytesAsTheRouterOnTheWire() async throws {
+        let fixture = try HTTPFixture()
+        try await fixture.live { client, routed in
+            let connection = try RawConnection(port: try #require(client.client.port))
+            try connection.send(Self.request(path + "?secret=S"))
+            _ = try connection.answer()
+            let before = routed.count
+            try connection.send(Self.request(path))
+            let fast = try connection.answer()
+            try connection.send(Self.request(path, headers: ["X-App-Secret: S"]))
+            let viaRouter = try connection.answer()
+            try connection.send(Self.request(path))
+            let again = try connection.answer()
+            #expect(routed.count == before + 1, "the first and last answered beside the router")
+            #expect(fast.hasPrefix("HTTP/1.1 200 OK\r\n") && Self.data(fast) != nil)
+            #expect(Self.withoutDate(fast) == Self.withoutDate(viaRouter), "byte for byte but the date")
+            #expect(Self.withoutDate(again) == Self.withoutDate(fast))
+        }
+    }
+
+    @Test func pipelinedReadsAndRoutedRequestsAreAnsweredInOrder() async throws {
+        let fixture = try HTTPFixture()
+        try await fixture.live { client, routed in
+            let connection = try RawConnection(port: try #require(client.client.port))
+            try connection.send(Self.request(path + "?secret=S"))
+            let first = try #require(Self.data(try connection.answer()))
+            // In one write: a read, a forced refresh (the router's), reads behind it, a HEAD, and a
+            // read that closes the connection.
+            try connection.send(
+                Self.request(path) + Self.request(path, method: "PUT", headers: ["Content-Length: 2"]) + "{}" + Self.request(path)
+                    + Self.request(path, method: "HEAD") + Self.request(path) + Self.request(path, headers: ["Connection: close"])
+            )
+            #expect(Self.data(try connection.answer()) == first)
+            let second = try #require(Self.data(try connection.answer()))
+            #expect(second != first)
+            #expect(Self.data(try connection.answer()) == second, "answered after the refresh it follows")
+            // The router's answer to the HEAD: a head without its body (the reads after it would not
+            // parse otherwise).
+            let head = try connection.answer(toHead: true)
+            #expect(head.hasPrefix("HTTP/1.1 ") && head.contains("\r\nContent-Length: "), "\(head)")
+            #expect(Self.data(try connection.answer()) == second)
+            #expect(Self.data(try connection.answer()) == second)
+            #expect(try connection.isClosedByServer())
+            #expect(routed.count >= 4, "at least the registration, the refresh, the HEAD and the closing read")
+        }
+    }
+
+    @Test func anHTTP10ReadGoesToTheRouter() async throws {
+        let fixture = try HTTPFixture()
+        try await fixture.live { client, routed in
+            let connection = try RawConnection(port: try #require(client.client.port))
+            try connection.send(Self.request(path + "?secret=S"))
+            let token = Self.data(try connection.answer())
+            let before = routed.count
+            let old = try RawConnection(port: try #require(client.client.port))
+            try old.send(Self.request(path, version: "HTTP/1.0"))
+            #expect(Self.data(try old.answer()) == token)
+            #expect(routed.count == before + 1)
+        }
+    }
+
+    static func request(_ path: String, method: String = "GET", version: String = "HTTP/1.1", headers: [String] = []) -> String {
+        "\(method) \(path) \(version)\r\nHost: localhost\r\n" + headers.map { $0 + "\r\n" }.joined() + "\r\n"
+    }
+
+    /// An answer as sent, its `Date` header's value blanked.
+    static func withoutDate(_ answer: String) -> String {
+        answer.split(separator: "\r\n", omittingEmptySubsequences: false).map { $0.hasPrefix("Date: ") ? "Date: -" : String($0) }.joined(separator: "\r\n")
+    }
+
+    /// The `data` of an answer's envelope.
+    static func data(_ answer: String) -> String? {
+        guard let body = answer.split(separator: "\r\n\r\n", maxSplits: 1).last,
+            let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+        else { return nil }
+        return object["data"] as? String
     }
 }
