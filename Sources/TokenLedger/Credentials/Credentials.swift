@@ -81,7 +81,7 @@ public final class Credentials: Sendable {
     /// Returns the streams resealed, and those whose secret does not open with any key.
     public func reseal(context: CallContext) async throws -> (resealed: [StreamID], unreadable: [StreamID]) {
         try await projector.catchUp()
-        var resealed: [StreamID] = []
+        var due: [(stream: StreamID, secret: String, options: [String: String])] = []
         var unreadable: [StreamID] = []
         for (stream, state) in projector.model.allStates().sorted(by: { $0.key.description < $1.key.description }) {
             guard !state.removed else { continue }
@@ -92,11 +92,25 @@ public final class Credentials: Sendable {
             // Sealed with the current key and bound to its field: nothing to do. A `v1` value (bound
             // to its stream only) is rewritten even under the current key.
             guard state.credentialsKeyID != sealer.currentKeyID || !state.credentialsFieldBound else { continue }
-            try await register(secret: secret, .reseal(options: state.options), for: stream, context: context)
-            resealed.append(stream)
+            due.append((stream, secret, state.options))
         }
-        return (resealed, unreadable)
+        // Several at once, so that the log commits their appends together (group commit).
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = 0
+            func start() {
+                guard next < due.count else { return }
+                let (stream, secret, options) = due[next]
+                next += 1
+                group.addTask { try await self.register(secret: secret, .reseal(options: options), for: stream, context: context) }
+            }
+            for _ in 0..<Self.resealsAtOnce { start() }
+            while try await group.next() != nil { start() }
+        }
+        return (due.map(\.stream), unreadable)
     }
+
+    /// How many reseals are appended at once.
+    static let resealsAtOnce = 16
 
     /// Whether registering `secret` as `change` says would append a `credentials.set` to `stream`
     /// as this replica's memory holds it (what a dry run reports).

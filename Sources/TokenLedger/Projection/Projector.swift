@@ -12,6 +12,9 @@ public final class Projector: Sendable {
     private let pollInterval: Duration
     private let logger: Logger
     private let caughtUpOnce = Atomic<Bool>(false)
+    /// Catch-ups asked for so far, and how many of them the last one that ran covers.
+    private let asked = Atomic<Int64>(0)
+    private let covered = Atomic<Int64>(0)
     /// The metrics of the memory model's projection.
     public let metrics = MemoryProjectionMetrics()
     /// Signalled whenever a catch-up applied events: the store projectors follow it.
@@ -35,10 +38,16 @@ public final class Projector: Sendable {
     public var isReady: Bool { caughtUpOnce.load(ordering: .acquiring) }
 
     /// Reads and applies everything committed after the checkpoint. Concurrent callers queue, so
-    /// each sees every event committed before it called.
+    /// each sees every event committed before it called; callers that queued behind one catch-up
+    /// share the next (it begins after they called, so it reads what they need): a hundred
+    /// writers catching up at once cost a few reads of the log, not a hundred.
     @discardableResult
     public func catchUp() async throws -> Int64 {
-        try await lock.withLock {
+        let ticket = asked.add(1, ordering: .acquiringAndReleasing).newValue
+        return try await lock.withLock {
+            // A catch-up that began after this call has completed: nothing to read for it.
+            if covered.load(ordering: .acquiring) >= ticket { return model.checkpoint }
+            let covering = asked.load(ordering: .acquiring)
             var applied = 0
             var events = try await log.readAll(after: model.checkpoint, limit: pageSize)
             while true {
@@ -55,6 +64,7 @@ public final class Projector: Sendable {
                 if !full { break }
             }
             caughtUpOnce.store(true, ordering: .releasing)
+            covered.store(covering, ordering: .releasing)
             metrics.caughtUp(checkpoint: model.checkpoint, applied: applied)
             if applied > 0 { advanced.signal() }
             return model.checkpoint
