@@ -85,7 +85,7 @@ public final class StoreProjector: Sendable {
     }
 
     /// Events read from the log, with the checkpoint the model may take once their rows are
-    /// written and how many events of the log that covers.
+    /// written and how many positions of the log that covers.
     private struct Batch: Sendable {
         var events: [RecordedEvent]
         var checkpoint: Int64
@@ -104,8 +104,8 @@ public final class StoreProjector: Sendable {
     /// pages at once (channels hand each page on only when the next stage takes it).
     ///
     /// A model more than a page behind (a replay, a store back after an outage) needs only each
-    /// stream's last token-deciding event up to the log's head: those events are read (`EventLog.
-    /// lastTokenEventPositions`) and written with the checkpoint left where it was, and the
+    /// stream's last token-deciding event up to the log's head: those events are read
+    /// (`EventLog.lastTokenEventPositions`) and written with the checkpoint left where it was, and the
     /// checkpoint moves to the head only with the last of them, so a reader never takes the model
     /// for caught up while rows are missing, and a catch-up that fails midway starts again from
     /// where the checkpoint stayed. Rows only ever replace older ones, so writing them in another
@@ -117,7 +117,7 @@ public final class StoreProjector: Sendable {
             group.addTask { [log, pageSize] in
                 do {
                     var after = position
-                    var skipped = false
+                    var readLastTokens = false
                     while true {
                         try Task.checkCancellation()
                         let events = try await log.readAll(after: after, limit: pageSize)
@@ -125,8 +125,8 @@ public final class StoreProjector: Sendable {
                         await read.send(Batch(events: events, checkpoint: last.position, covered: events.count))
                         after = last.position
                         if events.count < pageSize { break }
-                        if !skipped {
-                            skipped = true
+                        if !readLastTokens {
+                            readLastTokens = true
                             after = try await Self.lastTokenEvents(of: log, after: after, pageSize: pageSize, into: read)
                         }
                     }
