@@ -1,11 +1,21 @@
 import Synchronization
 public import TokenLedger
 
-/// An event log that forwards to another and can be taken down, counting what reaches it: for
-/// in-process tests of what the ledger does when its log fails, and of what costs a log query.
+/// An event log that forwards to another and can be taken down, or have its reads held at a
+/// gate, counting what reaches it: for in-process tests of what the ledger does when its log
+/// fails, of what costs a log query, and of what callers do while a read is in flight.
 public final class FaultyLog: EventLog {
+    private struct State {
+        var down = false
+        var calls = 0
+        var reads = 0
+        var appends = 0
+        var held = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
     private let base: any EventLog
-    private let state = Mutex<(down: Bool, calls: Int)>((false, 0))
+    private let state = Mutex(State())
 
     /// Forwards to `base`.
     public init(_ base: any EventLog) {
@@ -21,6 +31,30 @@ public final class FaultyLog: EventLog {
     /// Calls that reached the log (appends, reads and refresh locks).
     public var calls: Int { state.withLock { $0.calls } }
 
+    /// `readAll` calls that reached the log.
+    public var reads: Int { state.withLock { $0.reads } }
+
+    /// `append` calls that reached the log.
+    public var appends: Int { state.withLock { $0.appends } }
+
+    /// `readAll` calls waiting at the gate.
+    public var waiting: Int { state.withLock { $0.waiters.count } }
+
+    /// Holds every `readAll` from now on at a gate, until `releaseReads`.
+    public func holdReads() {
+        state.withLock { $0.held = true }
+    }
+
+    /// Lets the held reads, and the ones after them, through.
+    public func releaseReads() {
+        let waiters = state.withLock { state in
+            state.held = false
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
     private func enter() throws {
         let down = state.withLock { state -> Bool in
             state.calls += 1
@@ -31,6 +65,7 @@ public final class FaultyLog: EventLog {
 
     public func append(_ events: [NewEvent], to stream: StreamID, expectedVersion: Int64) async throws -> [RecordedEvent] {
         try enter()
+        state.withLock { $0.appends += 1 }
         return try await base.append(events, to: stream, expectedVersion: expectedVersion)
     }
 
@@ -41,6 +76,14 @@ public final class FaultyLog: EventLog {
 
     public func readAll(after position: Int64, limit: Int) async throws -> [RecordedEvent] {
         try enter()
+        await withCheckedContinuation { continuation in
+            let pass = state.withLock { state -> Bool in
+                state.reads += 1
+                if state.held { state.waiters.append(continuation) }
+                return !state.held
+            }
+            if pass { continuation.resume() }
+        }
         return try await base.readAll(after: position, limit: limit)
     }
 
