@@ -87,6 +87,16 @@ public final class FaultyLog: EventLog {
         return try await base.readAll(after: position, limit: limit)
     }
 
+    public func lastTokenEventPositions(after position: Int64) async throws -> (positions: [Int64], head: Int64) {
+        try enter()
+        return try await base.lastTokenEventPositions(after: position)
+    }
+
+    public func readEvents(at positions: [Int64]) async throws -> [RecordedEvent] {
+        try enter()
+        return try await base.readEvents(at: positions)
+    }
+
     public func withRefreshLock<T: Sendable>(on stream: StreamID, _ body: @Sendable (any RefreshFence) async throws -> T) async throws -> T {
         try enter()
         return try await base.withRefreshLock(on: stream) { _ in try await body(InProcessFence(log: self)) }

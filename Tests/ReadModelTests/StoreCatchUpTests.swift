@@ -7,7 +7,8 @@ import Testing
 import TokenLedger
 
 /// A store more than a page behind the log catches up from each stream's last token-deciding
-/// event, with its checkpoint moved only once every row is written.
+/// event, with its checkpoint moved only once every row is written, whether the store or the log
+/// fails midway.
 @Suite(.serialized)
 struct StoreCatchUpTests {
     @Test(.timeLimit(.minutes(3)), arguments: Stores.names)
@@ -68,6 +69,34 @@ struct StoreCatchUpTests {
         }
     }
 
+    @Test(.timeLimit(.minutes(3)), arguments: Stores.names)
+    func theLogLostAmongTheLastTokensLeavesTheCheckpointAndTheNextCatchUpCompletes(_ name: String) async throws {
+        let store = try await Stores.model(name)
+        try await Stores.withLog { postgres in
+            try await store.prepare()
+            try await store.reset()
+            let streams = try (0..<40).map { try Stores.stream("lost\($0)") }
+            for (index, stream) in streams.enumerated() {
+                try await Stores.issue(postgres, stream, token: "first-\(index)")
+                try await Stores.issue(postgres, stream, token: "second-\(index)")
+            }
+            let log = FaultyLog(postgres)
+            // The log goes away once the first page and one batch of last tokens are written.
+            let model = WriteRecorder(store, failingWrite: nil) { written in if written == 2 { log.isDown = true } }
+            let projector = StoreProjector(
+                model: model, log: log, election: postgres, sealer: Stores.sealer, wakes: WakeSignal(), pageSize: 4, logger: Logger(label: "catch-up")
+            )
+            await #expect(throws: LedgerError.self) { try await projector.catchUp() }
+            let firstPage = try #require(try await postgres.readAll(after: 0, limit: 4).last).position
+            #expect(try await store.checkpoint() == firstPage, "the log lost midway left the checkpoint where it was")
+
+            log.isDown = false
+            try await projector.catchUp()
+            try await StoreProjectorTests.expectExactly(store, postgres, streams)
+            for (index, stream) in streams.enumerated() { #expect(try await store.row(of: stream).row?.token == "second-\(index)") }
+        }
+    }
+
     static func append<Payload: EventPayload>(_ payload: Payload, to stream: StreamID, _ log: any EventLog) async throws {
         let version = try await log.read(stream: stream, afterVersion: 0, limit: 10_000).last?.version ?? 0
         _ = try await log.append([try NewEvent(payload, metadata: EventMetadata(node: "test"))], to: stream, expectedVersion: version)
@@ -84,10 +113,13 @@ final class WriteRecorder: ReadModel {
 
     private let base: any ReadModel
     private let state: Mutex<(writes: [Write], failingWrite: Int?)>
+    private let written: @Sendable (Int) -> Void
 
-    /// Forwards to `base`; the `failingWrite`th write (1-based) fails without reaching it.
-    init(_ base: any ReadModel, failingWrite: Int?) {
+    /// Forwards to `base`; the `failingWrite`th write (1-based) fails without reaching it; `written`
+    /// is told the count of writes made after each one.
+    init(_ base: any ReadModel, failingWrite: Int?, written: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.base = base
+        self.written = written
         state = Mutex(([], failingWrite))
     }
 
@@ -108,6 +140,7 @@ final class WriteRecorder: ReadModel {
         }
         if fails { throw LedgerError(.storeUnavailable, "the store went away (test)") }
         try await base.apply(rows, checkpoint: checkpoint)
+        written(state.withLock { $0.writes.count })
     }
 
     func row(of stream: StreamID) async throws -> (row: ReadModelRow?, checkpoint: Int64) { try await base.row(of: stream) }
