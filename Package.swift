@@ -61,6 +61,7 @@ let package = Package(
                 .embedInCode("Migrations/004_writer_login.sql"),
                 .embedInCode("Migrations/005_webhook_checkpoints.sql"),
                 .embedInCode("Migrations/006_append_function.sql"),
+                .embedInCode("Migrations/007_memory_snapshots.sql"),
             ]
         ),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),

@@ -12,6 +12,7 @@ extension PostgresEventLog {
         (4, "writer_login", PackageResources._04_writer_login_sql),
         (5, "webhook_checkpoints", PackageResources._05_webhook_checkpoints_sql),
         (6, "append_function", PackageResources._06_append_function_sql),
+        (7, "memory_snapshots", PackageResources._07_memory_snapshots_sql),
     ]
 
     /// What `serve` does at start. When every migration is applied it only checks so, which

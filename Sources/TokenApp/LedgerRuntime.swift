@@ -39,7 +39,8 @@ public struct LedgerRuntime: Sendable {
         // Last of what may throw: a SQLite file must be closed by its service once opened.
         let log = try await OpenedLog.open(configuration.eventLog, node: node, logger: logger)
         let model = MemoryReadModel(sealer: sealer)
-        let projector = Projector(log: log.log, model: model, pollInterval: configuration.eventLog.pollInterval, logger: logger)
+        let snapshots = configuration.eventLog.snapshotEvery > 0 ? log.memorySnapshots : nil
+        let projector = Projector(log: log.log, model: model, snapshots: snapshots, pollInterval: configuration.eventLog.pollInterval, logger: logger)
         let platforms = PlatformRegistry.make(
             baseURLs: configuration.platforms.baseURLs,
             tokenURLPolicy: TokenURLPolicy(allowPrivateNetworks: configuration.platforms.allowPrivateTokenURLs),
@@ -84,6 +85,13 @@ public struct LedgerRuntime: Sendable {
         workers += webhookProjectors.map { webhookProjector -> any Service in RunService { try await webhookProjector.run() } }
         if let scheduler = scheduler(configuration.refresh, ledger: ledger, logger: logger) {
             workers.append(scheduler)
+        }
+        if let snapshots {
+            let writer = MemorySnapshotWriter(
+                model: model, store: snapshots, election: log.election, every: configuration.eventLog.snapshotEvery,
+                interval: configuration.eventLog.pollInterval, node: node, logger: logger
+            )
+            workers.append(RunService { try await writer.run() })
         }
         return LedgerRuntime(
             ledger: ledger,

@@ -39,6 +39,9 @@ struct OpenedLog: Sendable {
     /// Where the webhooks' checkpoints live: beside the PostgreSQL log (none with SQLite).
     var webhookCheckpoints: (any WebhookCheckpoints)? { postgres?.log }
 
+    /// Where the memory model's snapshots live: beside the PostgreSQL log (none with SQLite).
+    var memorySnapshots: (any MemorySnapshotStore)? { postgres?.log }
+
     /// Applies the PostgreSQL migrations that are missing (none when every one is applied, so
     /// that serve may run as `tokenledger_writer`; otherwise migrating needs the owner). The
     /// SQLite log made its schema when it opened.

@@ -72,6 +72,10 @@ extension ServerConfiguration.EventLogSettings {
         connections = reader.int(forKey: "connections", default: connections)
         lockConnections = reader.int(forKey: "lock_connections", default: lockConnections)
         pollInterval = try reader.positiveMilliseconds("poll_interval_ms", in: "eventlog", default: pollInterval)
+        snapshotEvery = Int64(reader.int(forKey: "snapshot_every", default: Int(snapshotEvery)))
+        guard snapshotEvery >= 0 else {
+            throw ConfigurationFailure(message: "eventlog.snapshot_every must be 0 (no snapshots) or positive, is \(snapshotEvery)")
+        }
         guard connections > 1 else {
             throw ConfigurationFailure(message: "eventlog.connections must be at least 2, is \(connections)")
         }

@@ -51,6 +51,10 @@ public struct ServerConfiguration: Sendable {
         public var lockConnections = 16
         /// `eventlog.poll_interval_ms` (default 2000): the projector's safety-net poll.
         public var pollInterval = Duration.milliseconds(2000)
+        /// `eventlog.snapshot_every` (default 10000; 0: none): a snapshot of the memory model is
+        /// written each time it folded this many events past the newest, and a replica starts
+        /// from the newest (PostgreSQL log only).
+        public var snapshotEvery: Int64 = 10_000
 
         /// The defaults.
         public init() {}

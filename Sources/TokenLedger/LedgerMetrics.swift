@@ -85,9 +85,14 @@ public struct MemoryProjectionMetrics: Sendable {
     let heartbeat = Gauge(label: "tokenledger_projection_heartbeat_seconds", dimensions: [("readmodel", "memory")])
     /// Events applied by the last catch-up (how far behind the model was).
     let caughtUpEvents = Recorder(label: "tokenledger_projection_catchup_events", dimensions: [("readmodel", "memory")])
+    /// The position of the snapshot the model started from (0: replayed from the log's start).
+    let restoredFrom = Gauge(label: "tokenledger_memory_snapshot_restored_position")
 
     /// Creates the metrics with the bootstrapped factory.
     public init() {}
+
+    /// The model started from the snapshot at `position`.
+    func restored(at position: Int64) { restoredFrom.record(position) }
 
     /// A catch-up of the memory model finished.
     public func caughtUp(checkpoint position: Int64, applied: Int) {

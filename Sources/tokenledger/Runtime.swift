@@ -15,10 +15,13 @@ enum Runtime {
     }
 
     /// The ledger over the configured log, for a one-off command: it logs errors only, so that
-    /// its output is the command's own.
+    /// its output is the command's own, and folds the log from its start (a snapshot is for a
+    /// serving replica's start: `verify` and `replay` answer from the log alone).
     static func quiet(_ configuration: ServerConfiguration) async throws -> LedgerRuntime {
         var logger = configuration.logger()
         logger.logLevel = .error
+        var configuration = configuration
+        configuration.eventLog.snapshotEvery = 0
         return try await LedgerRuntime.make(configuration, logger: logger)
     }
 

@@ -16,7 +16,7 @@ struct PostgresPrivilegeTests {
     func theWriterAppendsReadsLocksAndListensWithoutDDLRights() async throws {
         try await FreshDatabase.with { database in
             let applied = try await database.withLog(as: try FreshDatabase.superuser()) { owner in try await owner.migrate() }
-            #expect(applied == [1, 2, 3, 4, 5, 6])
+            #expect(applied == [1, 2, 3, 4, 5, 6, 7])
             try await database.withLog(as: Self.writer) { log in
                 #expect(try await log.prepareSchema().isEmpty, "serve as the writer checks the migrations and goes on")
                 let sealer = try Sealer(current: "k", keys: ["k": Sealer.generateKey()])
@@ -44,6 +44,12 @@ struct PostgresPrivilegeTests {
                 #expect(try await log.checkpoint(of: "priv-hook").parkedReason == "the receiver answered 503")
                 #expect(try await log.resume("priv-hook", from: 1) == WebhookCheckpoint(id: "priv-hook", position: 0))
                 #expect(try await log.all().map(\.id) == ["priv-hook"])
+                // serve writes the memory model's snapshots, replaces one at a taken position, deletes older ones.
+                for (position, node) in [(recorded[0].position, "a"), (recorded[0].position, "b")] {
+                    let snapshot = StoredMemorySnapshot(position: position, format: MemorySnapshot.format, keyIDs: "k", node: node, state: [1, 2, 3])
+                    try await log.saveMemorySnapshot(snapshot, keeping: 1)
+                }
+                #expect(try await log.latestMemorySnapshot(withState: true)?.node == "b")
             }
         }
     }
@@ -65,6 +71,7 @@ struct PostgresPrivilegeTests {
                     "DELETE FROM tokenledger_migrations",
                     "DELETE FROM webhook_checkpoints",
                     "DROP TABLE webhook_checkpoints",
+                    "DROP TABLE memory_snapshots",
                 ] {
                     let refusal = await Self.refusal(of: statement, on: connection)
                     // Refused by privilege, not only by the append-only trigger (which the owner could disable).
@@ -152,7 +159,7 @@ struct PostgresPrivilegeTests {
                 }
                 return try await group.reduce(into: [Int]()) { $0 += $1 }
             }
-            #expect(applied.sorted() == [1, 2, 3, 4, 5, 6])
+            #expect(applied.sorted() == [1, 2, 3, 4, 5, 6, 7])
             let again = try await database.withLog(as: superuser) { log in try await log.prepareSchema() }
             #expect(again.isEmpty)
         }

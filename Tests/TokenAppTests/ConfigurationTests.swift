@@ -33,6 +33,8 @@ struct ConfigurationTests {
         #expect(embedded.eventLog.url == .sqlite(path: "/tmp/x/ledger.sqlite"))
         #expect(embedded.refresh.schedules == false, "test.yaml turns the scheduler off")
         #expect(embedded.watch == WatchOptions(), "watch.* defaults: 15 s heartbeat, 1000 watchers, 3600 s")
+        #expect(embedded.eventLog.snapshotEvery == 10_000)
+        #expect(try await AppFixture.load(["EVENTLOG_SNAPSHOT_EVERY": "0"]).eventLog.snapshotEvery == 0, "0 turns snapshots off")
         let watch = try await AppFixture.load(["WATCH_HEARTBEAT_MS": "500", "WATCH_MAX_WATCHERS": "20", "WATCH_MAX_SECONDS": "0"]).watch
         #expect(watch.heartbeat == .milliseconds(500) && watch.maxWatchers == 20 && watch.maxDuration == nil)
     }
@@ -43,6 +45,7 @@ struct ConfigurationTests {
         ("LOG_LEVEL", "loud", "log.level must be trace, debug, info, notice, warning, error or critical, is 'loud'"),
         ("EVENTLOG_URL", "mysql://u:secret@db/x", "eventlog.url must start with postgres:// or sqlite:, is 'mysql://u:***@db/x'"),
         ("EVENTLOG_TIMEOUT_MS", "0", "eventlog.timeout_ms must be positive, is 0"),
+        ("EVENTLOG_SNAPSHOT_EVERY", "-1", "eventlog.snapshot_every must be 0 (no snapshots) or positive, is -1"),
         ("PLATFORMS_TIMEOUT_MS", "-5", "platforms.timeout_ms must be positive, is -5"),
         ("READMODELS", "memory,cassandra", "readmodels: unknown read model 'cassandra'; known: memory, redis, mysql, mongo"),
         ("READMODELS", "mysql", "readmodels names mysql but mysql.url is not set"),

@@ -21,12 +21,20 @@ public final class Projector: Sendable {
     public let advanced = WakeSignal()
     /// The events as they are applied, for watchers (`GET …/watch`, `/events/watch`).
     public let feed: ProjectionFeed
+    /// Where the first catch-up looks for a snapshot to start from (nil: it replays the log).
+    private let snapshots: (any MemorySnapshotStore)?
+    /// Whether the newest snapshot was looked for (once: only an empty model starts from one).
+    private let snapshotLookedFor = Atomic<Bool>(false)
+    private let restoredPosition = Atomic<Int64>(0)
 
-    /// Creates a projector; its feed holds the latest `feedCapacity` events for watchers.
+    /// Creates a projector; its feed holds the latest `feedCapacity` events for watchers. With
+    /// `snapshots`, its first catch-up starts from the newest snapshot it can restore.
     public init(
-        log: any EventLog, model: MemoryReadModel, pageSize: Int = 1000, pollInterval: Duration = .seconds(2), feedCapacity: Int = 4096, logger: Logger
+        log: any EventLog, model: MemoryReadModel, snapshots: (any MemorySnapshotStore)? = nil, pageSize: Int = 1000,
+        pollInterval: Duration = .seconds(2), feedCapacity: Int = 4096, logger: Logger
     ) {
         self.log = log
+        self.snapshots = snapshots
         self.feed = ProjectionFeed(capacity: feedCapacity)
         self.model = model
         self.pageSize = pageSize
@@ -36,6 +44,12 @@ public final class Projector: Sendable {
 
     /// Whether the model has caught up with the log at least once since start (readiness).
     public var isReady: Bool { caughtUpOnce.load(ordering: .acquiring) }
+
+    /// The position of the snapshot the model started from (nil: it replayed the log from its start).
+    public var restoredFrom: Int64? {
+        let position = restoredPosition.load(ordering: .acquiring)
+        return position > 0 ? position : nil
+    }
 
     /// Reads and applies everything committed after the checkpoint. Concurrent callers queue, so
     /// each sees every event committed before it called; callers that queued behind one catch-up
@@ -48,6 +62,7 @@ public final class Projector: Sendable {
             // A catch-up that began after this call has completed: nothing to read for it.
             if covered.load(ordering: .acquiring) >= ticket { return model.checkpoint }
             let covering = asked.load(ordering: .acquiring)
+            if let snapshots, !snapshotLookedFor.load(ordering: .acquiring) { try await restore(from: snapshots) }
             var applied = 0
             var events = try await log.readAll(after: model.checkpoint, limit: pageSize)
             while true {
@@ -68,6 +83,35 @@ public final class Projector: Sendable {
             metrics.caughtUp(checkpoint: model.checkpoint, applied: applied)
             if applied > 0 { advanced.signal() }
             return model.checkpoint
+        }
+    }
+
+    /// Starts the empty model from the newest snapshot it can restore. A snapshot that cannot be
+    /// restored (other keys or format, does not open) is passed over: the log is replayed from its
+    /// start. A snapshot store that does not answer fails this catch-up, as the log would.
+    private func restore(from snapshots: any MemorySnapshotStore) async throws {
+        guard model.checkpoint == 0 else {
+            snapshotLookedFor.store(true, ordering: .releasing)
+            return
+        }
+        let stored = try await snapshots.latestMemorySnapshot(withState: true)
+        snapshotLookedFor.store(true, ordering: .releasing)
+        guard let stored else { return }
+        do {
+            let streams = try MemorySnapshot.open(stored, sealer: model.sealer)
+            guard model.restore(streams, at: stored.position) else { return }
+            feed.restart(at: stored.position)
+            restoredPosition.store(stored.position, ordering: .releasing)
+            metrics.restored(at: stored.position)
+            logger.info(
+                "memory model restored from a snapshot",
+                metadata: ["position": "\(stored.position)", "streams": "\(streams.count)", "written_by": "\(stored.node)"]
+            )
+        } catch {
+            logger.warning(
+                "memory snapshot not restored: replaying the log from its start",
+                metadata: ["position": "\(stored.position)", LogKey.error: "\(LedgerError.explain(error))"]
+            )
         }
     }
 

@@ -13,7 +13,7 @@ public final class MemoryReadModel: Sendable {
 
     private let contents = Mutex(Contents())
     private let checkpointValue = Atomic<Int64>(0)
-    private let sealer: Sealer
+    let sealer: Sealer
 
     /// Creates an empty model that opens sealed values with `sealer`.
     public init(sealer: Sealer) {
@@ -36,16 +36,33 @@ public final class MemoryReadModel: Sendable {
     /// Applies events in position order; events at or below the checkpoint are skipped.
     public func apply(_ events: [RecordedEvent]) {
         guard !events.isEmpty else { return }
-        let last = contents.withLock { contents -> Int64 in
+        contents.withLock { contents in
             var checkpoint = checkpointValue.load(ordering: .relaxed)
             for event in events where event.position > checkpoint {
                 contents.streams[event.stream, default: StreamState()].apply(event, sealer: sealer)
                 contents.changed.insert(event.stream)
                 checkpoint = event.position
             }
-            return checkpoint
+            // Under the lock, so that a snapshot's states and position agree.
+            checkpointValue.store(checkpoint, ordering: .releasing)
         }
-        checkpointValue.store(last, ordering: .releasing)
+    }
+
+    /// Every stream's state and the position they were folded to, at one instant (a snapshot).
+    public func foldedStates() -> (position: Int64, streams: [StreamID: StreamState]) {
+        contents.withLock { (checkpointValue.load(ordering: .relaxed), $0.streams) }
+    }
+
+    /// Starts an empty model from `streams`, folded up to `position` (a snapshot): every stream
+    /// counts as changed. Returns false, and changes nothing, once any event was applied.
+    public func restore(_ streams: [StreamID: StreamState], at position: Int64) -> Bool {
+        contents.withLock { contents in
+            guard checkpointValue.load(ordering: .relaxed) == 0, contents.streams.isEmpty else { return false }
+            contents.streams = streams
+            contents.changed = Set(streams.keys)
+            checkpointValue.store(position, ordering: .releasing)
+            return true
+        }
     }
 
     /// The streams changed since the last call, with their states.

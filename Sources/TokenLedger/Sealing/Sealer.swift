@@ -53,6 +53,33 @@ public struct Sealer: Sendable {
         return derived.withUnsafeBytes { Array($0) }
     }
 
+    /// The ids of every key this sealer opens with, sorted.
+    public var keyIDs: [String] { keys.keys.sorted() }
+
+    /// Seals `bytes` (not an event's field: e.g. a snapshot of the memory model) with the key
+    /// derived for `purpose` from the current key, bound to `context` as associated data.
+    public func seal(bytes: [UInt8], purpose: String, context: [UInt8]) throws(LedgerError) -> [UInt8] {
+        do {
+            let box = try AES.GCM.seal(bytes, using: SymmetricKey(data: derivedKey(for: purpose)), authenticating: context)
+            guard let combined = box.combined else { throw LedgerError(.invalidInput, "AES-GCM produced no combined form") }
+            return Array(combined)
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError(.invalidInput, "cannot seal \(purpose)")
+        }
+    }
+
+    /// Opens what `seal(bytes:purpose:context:)` sealed with the same current key and `context`.
+    public func open(bytes sealed: [UInt8], purpose: String, context: [UInt8]) throws(LedgerError) -> [UInt8] {
+        do {
+            let box = try AES.GCM.SealedBox(combined: sealed)
+            return Array(try AES.GCM.open(box, using: SymmetricKey(data: derivedKey(for: purpose)), authenticating: context))
+        } catch {
+            throw LedgerError(.corruptEvent, "\(purpose) does not open with the key derived from '\(currentKeyID)'")
+        }
+    }
+
     /// Seals `plaintext` for `field` of an event of `stream`, with the current key.
     public func seal(_ plaintext: String, for stream: StreamID, as field: SealedField) throws(LedgerError) -> SealedValue {
         guard let keyBytes = keys[currentKeyID] else {

@@ -42,7 +42,8 @@ public struct StreamState: Sendable, Equatable {
     public init() {}
 
     /// Applies the next event of this stream. Events at or below `position` are ignored, so
-    /// applying twice is harmless.
+    /// applying twice is harmless. A change to what this folds must raise `MemorySnapshot.format`:
+    /// snapshots folded by older code are then replayed from the log instead of restored.
     public mutating func apply(_ event: RecordedEvent, sealer: Sealer) {
         guard event.position > position else { return }
         version = event.version

@@ -61,6 +61,16 @@ public final class ProjectionFeed: Sendable {
         wakes.signal()
     }
 
+    /// Starts the feed at `position` (the model restored from a snapshot there): watchers behind
+    /// it read the log.
+    func restart(at position: Int64) {
+        recent.withLock { recent in
+            recent.events.removeAll()
+            recent.coveredAfter = position
+            recent.head = position
+        }
+    }
+
     /// Up to `limit` events after `cursor` from the buffer: empty when the feed has nothing after
     /// it yet, nil when the buffer no longer reaches back to it (read the log instead).
     func events(after cursor: Int64, limit: Int) -> [RecordedEvent]? {

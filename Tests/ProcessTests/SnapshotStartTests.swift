@@ -1,0 +1,65 @@
+import Foundation
+import LedgerTestSupport
+import Logging
+import PlatformSimulator
+import PostgresNIO
+import Testing
+
+/// `eventlog.snapshot_every`: a replica writes snapshots of its memory model to PostgreSQL, and
+/// the next replica to start restores the newest and serves the same tokens without a call.
+@Suite(.serialized)
+struct SnapshotStartTests {
+    /// The newest snapshot's position, and the position of `project`'s last event.
+    static func positions(project: String) async throws -> (snapshot: Int64, project: Int64) {
+        try await RawPostgres.with(url: try TestLogs.postgresURL()) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT (SELECT coalesce(max(position), 0) FROM memory_snapshots),
+                       (SELECT coalesce(max(position), 0) FROM token_events WHERE project = \(project))
+                """,
+                logger: Logger(label: "raw")
+            )
+            for try await pair in rows.decode((Int64, Int64).self) { return pair }
+            return (0, 0)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func aReplicaStartsFromTheSnapshotAnotherWroteAndServesTheSameTokenWithoutACall() async throws {
+        try await withSimulator { simulator in
+            let project = uniqueProject("snapshot")
+            simulator.state.register(appid: "wxsnap", secret: "S1")
+            let environment = ["EVENTLOG_SNAPSHOT_EVERY": "1", "EVENTLOG_POLL_INTERVAL_MS": "200"]
+            let key = TestEnvironment.secretsKey()
+            let first = try #require(try await ClusterTests.startReplicas(1, simulator: simulator, key: key, environment: environment, names: project).first)
+            let path = "/token/\(project)/wechat/wxsnap"
+            let token = try #require(try await HTTP.envelope("GET", first.baseURL + path + "?secret=S1").envelope.data)
+            #expect(try await eventually(20) {
+                let (snapshot, last) = try await Self.positions(project: project)
+                return snapshot >= last
+            }, "a snapshot covering the token is written")
+            let (_, metrics) = try await HTTP.request("GET", first.baseURL + "/metrics")
+            #expect(metrics.contains("tokenledger_memory_snapshots_written_total"))
+            _ = first.stop()
+
+            let second = try #require(try await ClusterTests.startReplicas(1, simulator: simulator, key: key, environment: environment, names: project + "b").first)
+            defer { _ = second.stop() }
+            #expect(try await HTTP.envelope("GET", second.baseURL + path).envelope.data == token)
+            #expect(simulator.state.calls(appid: "wxsnap") == 1, "the restored token is served: no second call")
+            let (snapshot, _) = try await Self.positions(project: project)
+            let (_, restored) = try await HTTP.request("GET", second.baseURL + "/metrics")
+            #expect(restored.contains("tokenledger_memory_snapshot_restored_position \(snapshot)"), "it started from the newest snapshot")
+
+            // Another secrets key (a rotation in progress): the snapshot is passed over, the log replayed.
+            let other = try #require(
+                try await ClusterTests.startReplicas(
+                    1, simulator: simulator, key: key, environment: environment.merging(["SECRETS_PREVIOUS_KEYS": "old:\(TestEnvironment.secretsKey())"]) { $1 },
+                    names: project + "c"
+                ).first
+            )
+            defer { _ = other.stop() }
+            #expect(try await HTTP.envelope("GET", other.baseURL + path).envelope.data == token)
+            #expect(other.log().contains("memory snapshot not restored"), "\(other.log().suffix(2000))")
+        }
+    }
+}
