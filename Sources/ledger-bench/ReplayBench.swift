@@ -165,6 +165,13 @@ struct ReplayBench: AsyncParsableCommand {
             )
         )
         print("  making the snapshot took \(making); the model equals the one replayed from the start")
+        // Where the start's time goes: reading the snapshot, opening and decoding it (the rest: the events after it).
+        mark = ContinuousClock.now
+        guard let stored = try await log.latestMemorySnapshot(withState: true) else { throw ValidationError("the snapshot written is gone") }
+        let reading = ContinuousClock.now - mark
+        mark = ContinuousClock.now
+        _ = try MemorySnapshot.open(stored, sealer: sealer)
+        print("  stages: read the snapshot \(reading), open and decode it \(ContinuousClock.now - mark)")
     }
 
     private func readPages(of log: PostgresEventLog, _ body: ([RecordedEvent]) async throws -> Void) async throws -> Duration {
