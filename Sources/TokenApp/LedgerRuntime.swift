@@ -129,6 +129,14 @@ public struct LedgerRuntime: Sendable {
         )
     }
 
+    /// The newest snapshot of the memory model checked against the log folded up to its position:
+    /// its position and the streams that differ; nil when there is none (or the log is SQLite).
+    /// Throws why it cannot be restored with this replica's code and keys. Needs the connections running.
+    public func verifyMemorySnapshot() async throws -> (position: Int64, differences: [StreamID])? {
+        guard let store = log.memorySnapshots, let stored = try await store.latestMemorySnapshot(withState: true) else { return nil }
+        return (stored.position, try await MemorySnapshot.differences(of: stored, in: log.log, sealer: sealer))
+    }
+
     /// Applies the log's migrations (none when every one is applied, so that serve may run as
     /// `tokenledger_writer`) and checks that every shared read model answers and has its tables.
     /// Needs the connections running.

@@ -41,6 +41,13 @@ struct SnapshotStartTests {
             let (_, metrics) = try await HTTP.request("GET", first.baseURL + "/metrics")
             #expect(metrics.contains("tokenledger_memory_snapshots_written_total"))
             _ = first.stop()
+            // `verify` compares it with the log folded up to its position.
+            let folder = NSTemporaryDirectory() + "tokenledger-snapshot-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let verified = try Command.run(["verify"], folder: folder, environment: ["EVENTLOG_URL": try TestLogs.postgresURL(), "SECRETS_KEY": key])
+            #expect(verified.status == 0, "\(verified.output)")
+            #expect(verified.output.contains("memory snapshot at position"), "\(verified.output)")
+            #expect(verified.output.contains("matches the log"), "\(verified.output)")
 
             let second = try #require(try await ClusterTests.startReplicas(1, simulator: simulator, key: key, environment: environment, names: project + "b").first)
             defer { _ = second.stop() }

@@ -74,6 +74,22 @@ public enum MemorySnapshot {
         return streams
     }
 
+    /// The streams whose state in `stored` differs from `log` folded from its start up to the
+    /// snapshot's position (`tokenledger verify`); throws why it cannot be restored here.
+    public static func differences(of stored: StoredMemorySnapshot, in log: any EventLog, sealer: Sealer, pageSize: Int = 1000) async throws -> [StreamID] {
+        let restored = try open(stored, sealer: sealer)
+        let folded = MemoryReadModel(sealer: sealer)
+        var position: Int64 = 0
+        while position < stored.position {
+            let page = try await log.readAll(after: position, limit: pageSize)
+            guard let last = page.last else { break }
+            folded.apply(page.filter { $0.position <= stored.position })
+            position = last.position
+        }
+        let streams = folded.allStates()
+        return Set(streams.keys).union(restored.keys).filter { streams[$0] != restored[$0] }.sorted { $0.description < $1.description }
+    }
+
     private static func context(position: Int64, format: Int, keyIDs: String) -> [UInt8] {
         Array("\(purpose)\n\(format)\n\(position)\n\(keyIDs)".utf8)
     }
