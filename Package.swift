@@ -212,6 +212,7 @@ let package = Package(
             dependencies: [
                 "TokenLedger",
                 "LedgerPostgres",
+                "PighandImport",
                 "ReadModelRedis",
                 "ReadModelMySQL",
                 "ReadModelMongo",
