@@ -117,7 +117,7 @@ public struct PighandImporter: Sendable {
             let outcome: RowPlan.Outcome
             switch (plan, outcomes[index]) {
             case (.app, nil):
-                // The first row not done: the rows after it are reported by the run that goes on.
+                // The first row not done: it and the rows after it are decided again by the next run.
                 throw failure?.error ?? CancellationError()
             case (_, let done):
                 outcome = done ?? RowPlan.Outcome()

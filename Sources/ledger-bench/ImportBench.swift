@@ -73,7 +73,8 @@ struct ImportBench: AsyncParsableCommand {
 
     /// Creates a database of its own on `server` with `apps` rows in `token_platform` as
     /// pighand-token's `public/mysql.sql` shapes it, each app with a token live for an hour;
-    /// returns its URL.
+    /// returns its URL. The table is the one `PighandTables` loads for the tests (not linked here:
+    /// the test support needs swift-testing).
     static func fill(_ server: String, apps: Int, project: Int, now: Int) throws -> String {
         guard var url = URLComponents(string: server) else { throw ValidationError("not a URL: \(server)") }
         let database = "pighand_bench_\(project)"
