@@ -213,6 +213,7 @@ let package = Package(
             dependencies: [
                 "TokenLedger",
                 "LedgerPostgres",
+                "PighandImport",
                 "ReadModelRedis",
                 "ReadModelMySQL",
                 "ReadModelMongo",

@@ -17,6 +17,11 @@ public struct PighandImporter: Sendable {
     private let pageSize: Int
     private let now: @Sendable () -> Date
     private let context = CallContext(actor: "import")
+    /// How many apps of a page are imported at once (1: one row after the other).
+    var appsAtOnce = Self.appsAtOnce
+
+    /// How many apps are imported at once, so that the log commits their appends together (group commit).
+    static let appsAtOnce = 16
 
     /// An importer into `ledger`; `dryRun` appends nothing; rows are read `pageSize` at a time.
     public init(ledger: Ledger, dryRun: Bool, pageSize: Int = 1000, now: @escaping @Sendable () -> Date = { Date() }) {
@@ -28,8 +33,9 @@ public struct PighandImporter: Sendable {
     }
 
     /// Reads every row of `store`. `report` is told each row that appends (or would) or is
-    /// skipped, `progress` the rows read so far and the total; returns the summary. A failure of
-    /// the store or the log stops it (running it again picks up where it stopped: nothing twice).
+    /// skipped, in row order, `progress` the rows read so far and the total; returns the summary. A
+    /// failure of the store or the log stops it (running it again picks up where it stopped:
+    /// nothing twice).
     public func run(
         from store: any PighandStore,
         report: @Sendable (String) -> Void,
@@ -41,10 +47,7 @@ public struct PighandImporter: Sendable {
         var cursor: String?
         repeat {
             let page = try await store.rows(after: cursor, limit: pageSize)
-            for row in page.rows {
-                run.summary.rows += 1
-                if let line = try await importRow(row, &run) { report("row \(row.id): \(line)") }
-            }
+            try await importPage(page.rows, &run, report: report)
             progress(run.summary.rows, total)
             cursor = page.next
         } while cursor != nil
@@ -59,45 +62,133 @@ public struct PighandImporter: Sendable {
         var planned: [StreamID: CurrentToken] = [:]
     }
 
-    /// Imports one row; returns what to report about it, nil when it changes nothing.
-    func importRow(_ row: PighandRow, _ run: inout Run) async throws -> String? {
+    /// The app rows of one stream in a page, in row order (their index in the page), done one
+    /// after the other; in a dry run with the token an earlier row would have carried over.
+    struct StreamRows: Sendable {
+        var stream: StreamID
+        var rows: [(index: Int, app: RowPlan.App)] = []
+        var planned: CurrentToken?
+    }
+
+    /// What was done for the rows of one stream: up to the first that failed.
+    struct StreamDone: Sendable {
+        var stream: StreamID
+        var outcomes: [(index: Int, outcome: RowPlan.Outcome)] = []
+        var planned: CurrentToken?
+        var failure: (index: Int, error: any Error)?
+    }
+
+    /// Imports one page. What each row asks for is decided in row order (duplicates); the rows of
+    /// up to `appsAtOnce` apps are then done at once, each app's rows in row order; then each row is
+    /// counted and reported in row order. A failure reports the rows before the first one not done,
+    /// then throws: what was appended stays, and a second run decides again from the ledger.
+    func importPage(_ rows: [PighandRow], _ run: inout Run, report: (String) -> Void) async throws {
+        let plans = rows.map { plan($0, &run) }
+        var slots: [StreamID: Int] = [:]
+        var work: [StreamRows] = []
+        for (index, plan) in plans.enumerated() {
+            guard case .app(let app) = plan else { continue }
+            let slot = slots[app.stream] ?? work.count
+            if slot == work.count {
+                slots[app.stream] = slot
+                work.append(StreamRows(stream: app.stream, planned: run.planned[app.stream]))
+            }
+            work[slot].rows.append((index, app))
+        }
+        var outcomes = [RowPlan.Outcome?](repeating: nil, count: rows.count)
+        var failure: (index: Int, error: any Error)?
+        await withTaskGroup(of: StreamDone.self) { group in
+            var next = 0
+            func start() {
+                guard next < work.count, failure == nil else { return }
+                let app = work[next]
+                next += 1
+                group.addTask { await self.importRows(app) }
+            }
+            for _ in 0..<max(1, appsAtOnce) { start() }
+            while let done = await group.next() {
+                for (index, outcome) in done.outcomes { outcomes[index] = outcome }
+                if let planned = done.planned { run.planned[done.stream] = planned }
+                if let failed = done.failure, failed.index < failure?.index ?? Int.max { failure = failed }
+                start()
+            }
+        }
+        for (index, (row, plan)) in zip(rows, plans).enumerated() {
+            let outcome: RowPlan.Outcome
+            switch (plan, outcomes[index]) {
+            case (.app, nil):
+                // The first row not done: it and the rows after it are decided again by the next run.
+                throw failure?.error ?? CancellationError()
+            case (_, let done):
+                outcome = done ?? RowPlan.Outcome()
+            }
+            run.summary.rows += 1
+            if let line = plan.tally(id: row.id, outcome, into: &run.summary, dryRun: dryRun) { report("row \(row.id): \(line)") }
+        }
+    }
+
+    /// What `row` asks for, from the ledger's state and the rows before it.
+    func plan(_ row: PighandRow, _ run: inout Run) -> RowPlan {
         let checked: (stream: StreamID, secret: String, options: [String: String])
         switch Self.check(row) {
         case .failure(let refusal):
-            run.summary.rowsSkipped[refusal.reason, default: ImportSummary.Rows()].add(row.id)
-            return "skipped: \(refusal.description)"
+            return .skipped(reason: refusal.reason, line: "skipped: \(refusal.description)")
         case .success(let value):
             checked = value
         }
         let stream = checked.stream
         if projector.model.state(of: stream)?.removed == true {
-            run.summary.rowsSkipped["app removed from the ledger", default: ImportSummary.Rows()].add(row.id)
-            return "skipped: \(stream) was removed from the ledger (credentials.removed): not brought back"
+            return .skipped(
+                reason: "app removed from the ledger", line: "skipped: \(stream) was removed from the ledger (credentials.removed): not brought back"
+            )
         }
-        var said: [String] = []
+        var duplicateOf: String?
         if let first = run.seen[stream] {
             guard first.secret == checked.secret else {
-                run.summary.rowsSkipped["duplicate app with another secret", default: ImportSummary.Rows()].add(row.id)
-                return "skipped: \(stream) is also row \(first.row), with another secret: kept row \(first.row)'s, not guessed"
+                return .skipped(
+                    reason: "duplicate app with another secret",
+                    line: "skipped: \(stream) is also row \(first.row), with another secret: kept row \(first.row)'s, not guessed"
+                )
             }
-            said.append("duplicate of row \(first.row)")
+            duplicateOf = first.row
         } else {
             run.seen[stream] = (row.id, checked.secret)
-            let held = projector.model.state(of: stream)?.secret != nil
-            if try await register(checked.secret, options: checked.options, for: stream) {
-                run.summary.appsRegistered += 1
-                // An app the ledger already knew with other credentials: pighand-token's replace them.
-                said.append(
-                    held
-                        ? "\(dryRun ? "would change" : "changed") the secret or options of \(stream) (the ledger held others)"
-                        : "\(dryRun ? "would register" : "registered") the secret of \(stream)"
-                )
-            } else {
-                run.summary.appsUnchanged += 1
+        }
+        return .app(RowPlan.App(stream: stream, secret: checked.secret, options: checked.options, duplicateOf: duplicateOf, token: Self.token(of: row)))
+    }
+
+    /// The row's token to carry over, or why there is none.
+    static func token(of row: PighandRow) -> RowPlan.TokenPlan {
+        guard let token = row.accessToken, !token.isEmpty else { return .left(reason: "without a token", line: nil) }
+        guard let text = row.expiresTime, let seconds = Double(text) else {
+            return .left(
+                reason: "token without a valid expires_time",
+                line: "token not carried over: expires_time is \(row.expiresTime.map { "'\($0)'" } ?? "NULL")"
+            )
+        }
+        return .carry(token: token, expiresAt: Date(timeIntervalSince1970: seconds))
+    }
+
+    /// Does the rows of one app in row order, up to the first that fails.
+    private func importRows(_ work: StreamRows) async -> StreamDone {
+        var done = StreamDone(stream: work.stream, planned: work.planned)
+        for (index, app) in work.rows {
+            do {
+                var outcome = RowPlan.Outcome()
+                if app.duplicateOf == nil {
+                    outcome.held = projector.model.state(of: app.stream)?.secret != nil
+                    outcome.registered = try await register(app.secret, options: app.options, for: app.stream)
+                }
+                if case .carry(let token, let expiresAt) = app.token {
+                    outcome.adoption = try await adopt(token, expiresAt: expiresAt, for: app.stream, planned: &done.planned)
+                }
+                done.outcomes.append((index, outcome))
+            } catch {
+                done.failure = (index, error)
+                break
             }
         }
-        if let line = try await carryToken(of: row, to: stream, &run) { said.append(line) }
-        return said.isEmpty ? nil : said.joined(separator: "; ")
+        return done
     }
 
     /// Registers the secret (never tried with the platform: it is the one in use); whether a
@@ -111,42 +202,15 @@ public struct PighandImporter: Sendable {
         return (projector.model.state(of: stream)?.position ?? 0) > before
     }
 
-    /// Carries the row's token over, when it has a live one; what to report, nil when nothing is
-    /// worth saying (the row had no token).
-    private func carryToken(of row: PighandRow, to stream: StreamID, _ run: inout Run) async throws -> String? {
-        guard let token = row.accessToken, !token.isEmpty else {
-            run.summary.tokensLeft["without a token", default: ImportSummary.Rows()].add(row.id)
-            return nil
-        }
-        guard let text = row.expiresTime, let seconds = Double(text) else {
-            run.summary.tokensLeft["token without a valid expires_time", default: ImportSummary.Rows()].add(row.id)
-            return "token not carried over: expires_time is \(row.expiresTime.map { "'\($0)'" } ?? "NULL")"
-        }
-        let expiresAt = Date(timeIntervalSince1970: seconds)
-        let decision: TokenAdoption
-        if dryRun {
-            var state = projector.model.state(of: stream)
-            if let planned = run.planned[stream] { state = state ?? StreamState(); state?.token = planned }
-            decision = TokenAdoption.decide(token: token, expiresAt: expiresAt, state: state, now: now())
-            if decision == .recorded { run.planned[stream] = CurrentToken(value: token, expiresAt: expiresAt, position: 0, issuedAt: now()) }
-        } else {
-            decision = try await credentials.adopt(token: token, expiresAt: expiresAt, for: stream, context: context)
-        }
-        let expiry = Self.iso(expiresAt)
-        switch decision {
-        case .recorded:
-            run.summary.tokensCarried += 1
-            return "\(dryRun ? "would carry" : "carried") over its token (expires \(expiry))"
-        case .alreadyCurrent:
-            run.summary.tokensAlreadyCurrent += 1
-            return nil
-        case .olderThanCurrent(let current):
-            run.summary.tokensLeft["token older than the ledger's current one", default: ImportSummary.Rows()].add(row.id)
-            return "token not carried over: it expires \(expiry), the ledger's current token \(Self.iso(current))"
-        case .expired:
-            run.summary.tokensLeft["expired token", default: ImportSummary.Rows()].add(row.id)
-            return "token not carried over: it expired \(expiry)"
-        }
+    /// Carries a token over, or in a dry run decides as it would against the ledger's state and
+    /// the token an earlier row would have carried over (`planned`).
+    private func adopt(_ token: String, expiresAt: Date, for stream: StreamID, planned: inout CurrentToken?) async throws -> TokenAdoption {
+        guard dryRun else { return try await credentials.adopt(token: token, expiresAt: expiresAt, for: stream, context: context) }
+        var state = projector.model.state(of: stream)
+        if let planned { state = state ?? StreamState(); state?.token = planned }
+        let decision = TokenAdoption.decide(token: token, expiresAt: expiresAt, state: state, now: now())
+        if decision == .recorded { planned = CurrentToken(value: token, expiresAt: expiresAt, position: 0, issuedAt: now()) }
+        return decision
     }
 
     /// The row's stream, secret and options, or why the row cannot be imported.
@@ -183,9 +247,5 @@ public struct PighandImporter: Sendable {
     private static func quoted(_ text: String?) -> String {
         guard let text else { return "NULL" }
         return "'\(text.prefix(64))'"
-    }
-
-    private static func iso(_ date: Date) -> String {
-        date.formatted(.iso8601)
     }
 }

@@ -12,8 +12,8 @@ import TokenLedger
 struct LedgerBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger-bench",
-        abstract: "Benchmarks: the scheduler (memory per app, idle tick, a burst of due apps); replay into the read models; the stores' writes alone; watchers across replicas; key rotation's reseal.",
-        subcommands: [SchedulerBench.self, ReplayBench.self, StoreWriteBench.self, WatchBench.self, ResealBench.self],
+        abstract: "Benchmarks: the scheduler (memory per app, idle tick, a burst of due apps); replay into the read models; the stores' writes alone; watchers across replicas; key rotation's reseal; pighand-token's import.",
+        subcommands: [SchedulerBench.self, ReplayBench.self, StoreWriteBench.self, WatchBench.self, ResealBench.self, ImportBench.self],
         defaultSubcommand: SchedulerBench.self
     )
 }
