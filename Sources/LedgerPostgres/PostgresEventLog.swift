@@ -5,6 +5,7 @@ import Foundation
 #endif
 public import Logging
 import PostgresNIO
+import Synchronization
 public import TokenLedger
 
 /// The event log on PostgreSQL: `token_events`, appends serialised by an advisory lock so that
@@ -27,6 +28,10 @@ public final class PostgresEventLog: EventLog {
     let timeout: Duration
     let lockTimeout: Duration
     let lockPermits: ConnectionPermits
+    /// Lock connections whose last lock was committed, kept for the next refresh (a new
+    /// connection is a new server process: at a burst of refreshes, most of their cost).
+    /// Nil once `run()` ended: a connection released then is closed, not kept.
+    let idleLockConnections = Mutex<[PostgresConnection]?>([])
     let dedicatedConfiguration: PostgresConnection.Configuration
     let groupCommit = GroupCommit()
 
@@ -78,6 +83,9 @@ public final class PostgresEventLog: EventLog {
     /// Runs the connection pool until cancelled.
     public func run() async {
         await client.run()
+        for connection in idleLockConnections.withLock({ idle in defer { idle = nil }; return idle ?? [] }) {
+            try? await connection.close()
+        }
     }
 
     /// Checks that the server answers, within `timeout`.
@@ -264,36 +272,65 @@ public final class PostgresEventLog: EventLog {
             throw LedgerError(.storeUnavailable, "too many refreshes in flight (eventlog.lock_connections); retry shortly")
         }
         defer { lockPermits.release() }
-        return try await withDedicatedConnection("refresh lock connect", id: 1) { connection in
+        // A connection whose last lock was committed, or a new one. One kept idle may have been
+        // closed meanwhile (a restart, `pg_terminate_backend`): before its lock is taken nothing
+        // was done on it, so a new connection takes its place at once.
+        let kept = idleLockConnections.withLock { $0?.popLast() }
+        var connection: PostgresConnection
+        if let kept { connection = kept } else { connection = try await connectDedicated("refresh lock connect", id: 1) }
+        do {
             do {
-                // The lock is transaction-scoped: if this process dies or its backend is terminated,
-                // the transaction aborts and the lock is released, so nobody blocks a stream for long.
-                // The server bounds the wait (lock_timeout) and how long a refresh may hold the lock
-                // idle (idle_in_transaction_session_timeout); the client bounds both again and closes
-                // the connection at its deadline, since postgres-nio cannot cancel a query once sent.
-                let waitMs = Self.milliseconds(lockTimeout)
-                try await withDeadline("refresh lock", lockTimeout + timeout, closing: connection) {
-                    try await connection.query("BEGIN", logger: self.logger)
-                    try await connection.query(
-                        """
-                        SELECT set_config('lock_timeout', \(String(waitMs)), true),
-                               set_config('statement_timeout', \(String(waitMs + Self.milliseconds(self.timeout))), true),
-                               set_config('idle_in_transaction_session_timeout', \(String(waitMs)), true)
-                        """,
-                        logger: self.logger
-                    )
-                    try await connection.query(
-                        "SELECT pg_advisory_xact_lock(\(Self.refreshLockClass), hashtext(\(stream.description)))",
-                        logger: self.logger
-                    )
-                }
-            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55P03" {
-                throw LedgerError(.storeUnavailable, "another replica is still refreshing \(stream) after eventlog.lock_timeout_ms; retry shortly")
+                try await lock(stream, on: connection)
+            } catch where kept != nil && connection.isClosed && !(error is CancellationError) {
+                connection = try await connectDedicated("refresh lock connect", id: 1)
+                logger.debug("a kept lock connection was closed: took a new one", metadata: [LogKey.error: "\(LedgerError.explain(error))"])
+                try await lock(stream, on: connection)
             }
             let fence = PostgresFence(log: self, connection: connection)
             let value = try await body(fence)
-            try await fence.commit()
+            let reusable = try await fence.commit()
+            let returned = reusable && idleLockConnections.withLock { idle in
+                idle?.append(connection)
+                return idle != nil
+            }
+            if !returned { try? await connection.close() }
             return value
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    /// Takes the refresh lock of `stream` in a new transaction on `connection`.
+    private func lock(_ stream: StreamID, on connection: PostgresConnection) async throws {
+        do {
+            // The lock is transaction-scoped: if this process dies or its backend is terminated,
+            // the transaction aborts and the lock is released, so nobody blocks a stream for long.
+            // The server bounds the wait (lock_timeout) and how long a refresh may hold the lock
+            // idle (idle_in_transaction_session_timeout); the client bounds both again and closes
+            // the connection at its deadline, since postgres-nio cannot cancel a query once sent.
+            // The transaction begins within `timeout` (a kept connection that stopped answering is
+            // known at once); only the wait for the lock may take `lockTimeout`.
+            let waitMs = Self.milliseconds(lockTimeout)
+            try await withDeadline("refresh lock transaction", timeout, closing: connection) {
+                try await connection.query("BEGIN", logger: self.logger)
+                try await connection.query(
+                    """
+                    SELECT set_config('lock_timeout', \(String(waitMs)), true),
+                           set_config('statement_timeout', \(String(waitMs + Self.milliseconds(self.timeout))), true),
+                           set_config('idle_in_transaction_session_timeout', \(String(waitMs)), true)
+                    """,
+                    logger: self.logger
+                )
+            }
+            try await withDeadline("refresh lock", lockTimeout + timeout, closing: connection) {
+                try await connection.query(
+                    "SELECT pg_advisory_xact_lock(\(Self.refreshLockClass), hashtext(\(stream.description)))",
+                    logger: self.logger
+                )
+            }
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55P03" {
+            throw LedgerError(.storeUnavailable, "another replica is still refreshing \(stream) after eventlog.lock_timeout_ms; retry shortly")
         }
     }
 

@@ -38,15 +38,20 @@ final class PostgresFence: RefreshFence {
     }
 
     /// Commits what was appended; a failed commit means the lock was lost and nothing was recorded.
-    func commit() async throws {
+    /// Returns whether the connection is left outside any transaction, ready for another lock.
+    @discardableResult
+    func commit() async throws -> Bool {
         guard appended.load(ordering: .acquiring) else {
-            _ = try? await connection.query("COMMIT", logger: log.logger)
-            return
+            let committed = try? await log.withDeadline("lock release", log.timeout, closing: connection) {
+                try await self.connection.query("COMMIT", logger: self.log.logger)
+            }
+            return committed != nil && !connection.isClosed
         }
         do {
             _ = try await log.withDeadline("fenced commit", log.timeout, closing: connection) {
                 try await self.connection.query("COMMIT", logger: self.log.logger)
             }
+            return !connection.isClosed
         } catch {
             log.logger.warning("refresh lock lost at commit", metadata: [LogKey.error: "\(String(reflecting: error))"])
             throw LedgerError(.lockLost, "the refresh lock was lost before its outcome was committed")

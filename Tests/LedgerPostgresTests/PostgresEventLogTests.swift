@@ -253,4 +253,54 @@ struct RefreshFenceTests {
             #expect(try await log.read(stream: stream, afterVersion: 0, limit: 10).count == 1)
         }
     }
+
+    /// The backend holding this node's refresh lock now: its only connection inside a transaction.
+    static func lockHolder(node: String, on connection: PostgresConnection) async throws -> Int32? {
+        let rows = try await connection.query(
+            """
+            SELECT pid FROM pg_stat_activity
+            WHERE application_name = \("tokenledger:" + node) AND state = 'idle in transaction'
+            """,
+            logger: Logger(label: "raw")
+        )
+        for try await pid in rows.decode(Int32.self) { return pid }
+        return nil
+    }
+
+    /// A refresh lock's connection is kept for the next one (a new connection is a new server
+    /// process), and one whose backend was terminated while it was kept is replaced at once.
+    @Test(.timeLimit(.minutes(1)))
+    func lockConnectionsAreKeptAndOneTerminatedWhileKeptIsReplaced() async throws {
+        let node = "locks-\(UInt32.random(in: 0...UInt32.max))"
+        let log = try PostgresEventLog(url: try PostgresEventLogTests.url(), logger: Logger(label: "locks"), timeout: .seconds(10), node: node)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await log.run() }
+            defer { group.cancelAll() }
+            try await PostgresEventLogTests.withRawConnection { raw in
+                let project = "locks\(UInt32.random(in: 0...UInt32.max))"
+                var holders: [Int32] = []
+                for index in 0..<10 {
+                    let stream = try StreamID(project: project, platform: "wechat", appid: "wx\(index)")
+                    let holder = try await log.withRefreshLock(on: stream) { fence in
+                        _ = try await fence.append([EventLogConformance.event()], to: stream, expectedVersion: 0)
+                        return try await Self.lockHolder(node: node, on: raw)
+                    }
+                    holders.append(try #require(holder))
+                }
+                #expect(Set(holders).count == 1, "ten refreshes, one after the other, on one connection: \(holders)")
+
+                // Terminated while kept (idle, its lock released): the next refresh takes a new one.
+                let kept = try #require(holders.first)
+                _ = try await raw.query("SELECT pg_terminate_backend(\(kept))", logger: Logger(label: "raw"))
+                try await Task.sleep(for: .milliseconds(200))
+                let stream = try StreamID(project: project, platform: "wechat", appid: "after")
+                let holder = try await log.withRefreshLock(on: stream) { fence in
+                    _ = try await fence.append([EventLogConformance.event()], to: stream, expectedVersion: 0)
+                    return try await Self.lockHolder(node: node, on: raw)
+                }
+                #expect(holder != nil && holder != kept)
+                #expect(try await log.read(stream: stream, afterVersion: 0, limit: 10).count == 1, "the refresh after it recorded its event")
+            }
+        }
+    }
 }
