@@ -14,12 +14,12 @@ public import TokenLedger
 /// connection sees only committed transactions, without waiting for the writer.
 public final class SQLiteEventLog: EventLog {
     /// Appends only, one transaction at a time.
-    private let connection: SQLiteConnection
+    let connection: SQLiteConnection
     /// Every read (`query_only`).
-    private let reader: SQLiteConnection
+    let reader: SQLiteConnection
     private let logger: Logger
     /// One transaction at a time on the writing connection (a connection is not a transaction scope).
-    private let writer = AsyncLock()
+    let writer = AsyncLock()
     /// Per-stream refresh locks: a single node has no other process to exclude.
     private let refreshLocks = StreamLocks()
     private let wakeUps = WakeUps()
@@ -85,6 +85,14 @@ public final class SQLiteEventLog: EventLog {
         """
         CREATE TRIGGER IF NOT EXISTS token_events_no_delete BEFORE DELETE ON token_events
         BEGIN SELECT RAISE(ABORT, 'token_events is append-only'); END
+        """,
+        // Snapshots of the memory model (`MemorySnapshotWriter`): derived, never the record.
+        """
+        CREATE TABLE IF NOT EXISTS memory_snapshots (
+            position INTEGER PRIMARY KEY CHECK (position > 0),
+            format INTEGER NOT NULL, key_ids TEXT NOT NULL, node TEXT NOT NULL, state BLOB NOT NULL,
+            written_at INTEGER NOT NULL
+        )
         """,
     ]
 
@@ -243,7 +251,7 @@ public final class SQLiteEventLog: EventLog {
         }
     }
 
-    private func storeErrors<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    func storeErrors<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as LedgerError {

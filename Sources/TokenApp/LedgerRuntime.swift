@@ -130,7 +130,7 @@ public struct LedgerRuntime: Sendable {
     }
 
     /// The newest snapshot of the memory model checked against the log folded up to its position:
-    /// its position and the streams that differ; nil when there is none (or the log is SQLite).
+    /// its position and the streams that differ; nil when there is none.
     /// Throws why it cannot be restored with this replica's code and keys. Needs the connections running.
     public func verifyMemorySnapshot() async throws -> (position: Int64, differences: [StreamID])? {
         guard let store = log.memorySnapshots, let stored = try await store.latestMemorySnapshot(withState: true) else { return nil }

@@ -14,6 +14,8 @@ struct OpenedLog: Sendable {
     let service: any Service
     /// The PostgreSQL log, for its migrations.
     private let postgres: (log: PostgresEventLog, url: String)?
+    /// The SQLite log, for its snapshots.
+    private var sqlite: SQLiteEventLog? { log as? SQLiteEventLog }
 
     /// Opens `settings.url`: a SQLite file at once, a PostgreSQL client when `service` runs (its
     /// connections named after `node`, so that the cluster page can list the replicas).
@@ -39,8 +41,8 @@ struct OpenedLog: Sendable {
     /// Where the webhooks' checkpoints live: beside the PostgreSQL log (none with SQLite).
     var webhookCheckpoints: (any WebhookCheckpoints)? { postgres?.log }
 
-    /// Where the memory model's snapshots live: beside the PostgreSQL log (none with SQLite).
-    var memorySnapshots: (any MemorySnapshotStore)? { postgres?.log }
+    /// Where the memory model's snapshots live: beside the log, in its database or file.
+    var memorySnapshots: (any MemorySnapshotStore)? { postgres?.log ?? sqlite }
 
     /// Applies the PostgreSQL migrations that are missing (none when every one is applied, so
     /// that serve may run as `tokenledger_writer`; otherwise migrating needs the owner). The

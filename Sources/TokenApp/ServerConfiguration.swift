@@ -53,7 +53,7 @@ public struct ServerConfiguration: Sendable {
         public var pollInterval = Duration.milliseconds(2000)
         /// `eventlog.snapshot_every` (default 10000; 0: none): a snapshot of the memory model is
         /// written each time it folded this many events past the newest, and a replica starts
-        /// from the newest (PostgreSQL log only).
+        /// from the newest (beside the log: PostgreSQL or the SQLite file).
         public var snapshotEvery: Int64 = 10_000
 
         /// The defaults.

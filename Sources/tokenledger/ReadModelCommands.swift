@@ -49,7 +49,7 @@ struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare the shared read models with the state folded from the log; exit status 1 on any difference.",
         discussion: """
-            Without --readmodel the newest snapshot of the memory model (PostgreSQL log) is compared too, \
+            Without --readmodel the newest snapshot of the memory model is compared too, \
             with the log folded up to its position.
             """
     )

@@ -163,4 +163,44 @@ final class Flag: Sendable {
     private let value = Atomic<Bool>(false)
     func set() { value.store(true, ordering: .releasing) }
     var isSet: Bool { value.load(ordering: .acquiring) }
+
+    /// The embedded node keeps its memory snapshots in the log's file, and starts from the newest.
+    @Test func snapshotsAreKeptInTheFileAndTheNodeStartsFromTheNewest() async throws {
+        let sealer = try Sealer(current: "k1", keys: ["k1": Sealer.generateKey()])
+        let streams = try (0..<3).map { try StreamID(project: "snap", platform: "wechat", appid: "wx\($0)") }
+        let path = try await SQLiteEventLogTests.withLog { log, path in
+            let model = MemoryReadModel(sealer: sealer)
+            let projector = Projector(log: log, model: model, logger: Logger(label: "test"))
+            var written: [Int64] = []
+            for stream in streams {
+                let issued = TokenIssued(
+                    token: try sealer.seal("T-\(stream.appid)", for: stream, as: .token), expiresAt: Date().addingTimeInterval(7200), reason: .expired,
+                    upstreamLatencyMs: 1
+                )
+                _ = try await log.append([try NewEvent(issued, metadata: EventMetadata(node: "n"))], to: stream, expectedVersion: 0)
+                try await projector.catchUp()
+                let snapshot = try MemorySnapshot.make(of: model, node: "n")
+                try await log.saveMemorySnapshot(snapshot, keeping: 2)
+                written.append(snapshot.position)
+            }
+            // The same position again replaces it; one past the head is never read.
+            try await log.saveMemorySnapshot(try MemorySnapshot.make(of: model, node: "again"), keeping: 2)
+            var ahead = try MemorySnapshot.make(of: model, node: "ahead")
+            ahead.position += 10
+            try await log.saveMemorySnapshot(ahead, keeping: 3)
+            let newest = try #require(try await log.latestMemorySnapshot(withState: true))
+            #expect(newest.position == written[2] && newest.node == "again" && !newest.state.isEmpty)
+            #expect(try await log.latestMemorySnapshot(withState: false)?.state.isEmpty == true)
+            return path
+        }
+        // Reopened, as at the node's next start.
+        try await SQLiteEventLogTests.withLog(path: path) { log, _ in
+            let model = MemoryReadModel(sealer: sealer)
+            let projector = Projector(log: log, model: model, snapshots: log, logger: Logger(label: "test"))
+            try await projector.catchUp()
+            #expect(projector.restoredFrom != nil)
+            #expect(model.state(of: streams[2])?.token?.value == "T-wx2")
+            #expect(try await MemorySnapshot.differences(of: try #require(try await log.latestMemorySnapshot(withState: true)), in: log, sealer: sealer).isEmpty)
+        }
+    }
 }

@@ -69,4 +69,30 @@ struct SnapshotStartTests {
             #expect(other.log().contains("memory snapshot not restored"), "\(other.log().suffix(2000))")
         }
     }
+
+    /// The embedded node (SQLite) keeps its snapshots in its file and starts from the newest.
+    @Test(.timeLimit(.minutes(2)))
+    func theEmbeddedNodeStartsFromItsOwnSnapshot() async throws {
+        try await withSimulator { simulator in
+            simulator.state.register(appid: "wxembedded", secret: "S1")
+            let extra = ["EVENTLOG_SNAPSHOT_EVERY": "1", "EVENTLOG_POLL_INTERVAL_MS": "200"]
+            let first = try await EmbeddedServer.start(simulator: simulator, extra: extra)
+            let path = "/token/embedded/wechat/wxembedded"
+            let token = try #require(try await HTTP.envelope("GET", first.url(path + "?secret=S1")).envelope.data)
+            func written(_ server: EmbeddedServer) async throws -> Bool {
+                let (_, metrics) = try await HTTP.request("GET", server.url("/metrics"))
+                return metrics.contains("tokenledger_memory_snapshots_written_total 1")
+            }
+            #expect(try await eventually(20) { try await written(first) }, "the node wrote a snapshot")
+            _ = first.server.stop()
+
+            let second = try await EmbeddedServer.start(simulator: simulator, folder: first.folder, extra: extra)
+            defer { _ = second.server.stop() }
+            #expect(try await HTTP.envelope("GET", second.url(path)).envelope.data == token)
+            #expect(simulator.state.calls(appid: "wxembedded") == 1)
+            let (_, metrics) = try await HTTP.request("GET", second.url("/metrics"))
+            let restored = metrics.split(separator: "\n").first { $0.hasPrefix("tokenledger_memory_snapshot_restored_position ") }
+            #expect(restored != nil && restored?.hasSuffix(" 0") == false, "it started from its snapshot: \(restored ?? "no metric")")
+        }
+    }
 }

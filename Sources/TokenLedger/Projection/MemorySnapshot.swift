@@ -28,7 +28,8 @@ public struct StoredMemorySnapshot: Sendable, Equatable {
     }
 }
 
-/// Where snapshots of the memory model are kept: beside the PostgreSQL log (`memory_snapshots`).
+/// Where snapshots of the memory model are kept: beside the log (`memory_snapshots` in the
+/// PostgreSQL database or the SQLite file).
 public protocol MemorySnapshotStore: Sendable {
     /// The newest snapshot at or below the log's head; its `state` is read only `withState`.
     func latestMemorySnapshot(withState: Bool) async throws -> StoredMemorySnapshot?
