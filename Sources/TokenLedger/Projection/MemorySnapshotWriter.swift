@@ -47,7 +47,8 @@ public struct MemorySnapshotWriter: Sendable {
     }
 
     /// Writes a snapshot when the model is `every` events past the newest one (position `newest`,
-    /// 0 for none; when nil, the store's is read) and this replica leads; returns the position of the newest snapshot known afterwards (nil: look again).
+    /// 0 for none; when nil, the store's is read) and this replica leads; returns the position of
+    /// the newest snapshot known afterwards (nil: look again).
     @discardableResult
     public func writeIfDue(newest known: Int64? = nil) async throws -> Int64? {
         let checkpoint = model.checkpoint
