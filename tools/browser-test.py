@@ -97,7 +97,8 @@ def main():
         read_key, read_entry = new_key("viewer", ["read"])
         env = dict(os.environ, TOKENLEDGER_ENV="test", HTTP_PORT=str(tl_port), EVENTLOG_URL=f"sqlite:{tmp}/ledger.sqlite",
                    SECRETS_KEY_FILE=f"{tmp}/secrets.key", PLATFORMS_TIMEOUT_MS="2000", PLATFORMS_WECHAT_BASE_URL=sim,
-                   AUTH_MODE="keys", AUTH_KEYS=f"{admin_entry},{read_entry}")
+                   AUTH_MODE="keys", AUTH_KEYS=f"{admin_entry},{read_entry}",
+                   EVENTLOG_SNAPSHOT_EVERY="1", EVENTLOG_POLL_INTERVAL_MS="200")
         processes.append(subprocess.Popen(
             [os.path.join(BIN, "tokenledger"), "serve", "--config-dir", os.path.join(ROOT, "config")],
             env=env, stdout=open(os.path.join(tmp, "tokenledger.log"), "w"), stderr=subprocess.STDOUT))
@@ -179,6 +180,13 @@ def main():
 
         driver.get(api + "/ui/cluster")
         check("Log head" in driver.page_source, "the cluster page shows the log's head")
+        check(driver.find_element(By.ID, "started").text == "the first event of the log", "the cluster page says where memory started")
+        for _ in range(20):  # the node writes a snapshot within a poll interval of an event
+            if "written by" in driver.find_element(By.ID, "snapshot").text:
+                break
+            time.sleep(0.25)
+            driver.get(api + "/ui/cluster")
+        check("written by" in driver.find_element(By.ID, "snapshot").text, "the cluster page shows the newest memory snapshot")
         shot("cluster")
 
         driver.delete_all_cookies()

@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import NIOCore
 import PostgresNIO
 public import TokenLedger
@@ -10,15 +15,17 @@ extension PostgresEventLog: MemorySnapshotStore {
             // than its snapshots) would serve what the log no longer holds.
             let rows = try await self.client.query(
                 """
-                SELECT position, format, key_ids, node, CASE WHEN \(withState) THEN state ELSE ''::bytea END
+                SELECT position, format, key_ids, node, CASE WHEN \(withState) THEN state ELSE ''::bytea END, written_at
                 FROM memory_snapshots
                 WHERE position <= (SELECT coalesce(max(position), 0) FROM token_events)
                 ORDER BY position DESC LIMIT 1
                 """,
                 logger: self.logger
             )
-            for try await (position, format, keyIDs, node, state) in rows.decode((Int64, Int, String, String, ByteBuffer).self) {
-                return StoredMemorySnapshot(position: position, format: format, keyIDs: keyIDs, node: node, state: Array(state.readableBytesView))
+            for try await (position, format, keyIDs, node, state, writtenAt) in rows.decode((Int64, Int, String, String, ByteBuffer, Date).self) {
+                return StoredMemorySnapshot(
+                    position: position, format: format, keyIDs: keyIDs, node: node, state: Array(state.readableBytesView), writtenAt: writtenAt
+                )
             }
             return nil
         }

@@ -10,7 +10,7 @@ extension SQLiteEventLog: MemorySnapshotStore {
         try await storeErrors {
             let rows = try await self.reader.query(
                 """
-                SELECT position, format, key_ids, node, CASE WHEN ? THEN state ELSE x'' END AS state FROM memory_snapshots
+                SELECT position, format, key_ids, node, CASE WHEN ? THEN state ELSE x'' END AS state, written_at FROM memory_snapshots
                 WHERE position <= (SELECT coalesce(max(position), 0) FROM token_events)
                 ORDER BY position DESC LIMIT 1
                 """,
@@ -21,7 +21,8 @@ extension SQLiteEventLog: MemorySnapshotStore {
             else { return nil }
             var state: [UInt8] = []
             if case .blob(let bytes) = row.column("state") { state = Array(bytes.readableBytesView) }
-            return StoredMemorySnapshot(position: Int64(position), format: format, keyIDs: keyIDs, node: node, state: state)
+            let writtenAt = row.column("written_at")?.integer.map { Date(timeIntervalSince1970: Double($0) / 1000) }
+            return StoredMemorySnapshot(position: Int64(position), format: format, keyIDs: keyIDs, node: node, state: state, writtenAt: writtenAt)
         }
     }
 

@@ -28,12 +28,13 @@ public struct LedgerFixture: Sendable {
         renewalPolicy: RefreshPlan.Policy? = nil,
         node: String = "test",
         sealer: Sealer? = nil,
+        snapshots: (any MemorySnapshotStore)? = nil,
         clock: TestClock = TestClock()
     ) throws {
         let sealer = try sealer ?? Sealer(current: "k1", keys: ["k1": String(repeating: "A", count: 43) + "="])
         let log = log ?? InMemoryEventLog(now: { clock.now })
         let logger = Logger(label: "ledger-test")
-        let projector = Projector(log: log, model: MemoryReadModel(sealer: sealer), logger: logger)
+        let projector = Projector(log: log, model: MemoryReadModel(sealer: sealer), snapshots: snapshots, logger: logger)
         self.ledger = Ledger(
             log: log, projector: projector, platforms: platforms, sealer: sealer,
             options: Ledger.Options(freshness: freshness, node: node, budgets: budgets, renewalPolicy: renewalPolicy), logger: logger, now: { clock.now }

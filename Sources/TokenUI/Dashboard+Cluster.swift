@@ -13,6 +13,9 @@ extension Dashboard {
         let user: User
         let head: Int64
         let memory: Int64
+        /// Where the memory model started from, and the newest snapshot of it.
+        let started: String
+        let snapshot: String
         let node: String
         let models: [Model]
         let scanned: Int
@@ -96,10 +99,21 @@ extension Dashboard {
                     last: seen[name].map { Formatting.relative($0.last, now: now) } ?? "—"
                 )
             }
+            let started = ledger.projector.restoredFrom.map { "the snapshot at position \($0)" } ?? "the first event of the log"
+            let snapshot: String
+            if let store = ledger.projector.snapshots {
+                snapshot = (try? await store.latestMemorySnapshot(withState: false)).map { newest in
+                    newest.map { "position \($0.position), written by \($0.node)" + ($0.writtenAt.map { ", " + Formatting.relative($0, now: now) } ?? "") }
+                        ?? "none yet"
+                } ?? "not known (the log did not answer)"
+            } else {
+                snapshot = "off (eventlog.snapshot_every is 0)"
+            }
             return page(
                 "cluster",
                 ClusterPage(
-                    user: viewer.user, head: head, memory: memory, node: ledger.options.node, models: models, scanned: recent.count,
+                    user: viewer.user, head: head, memory: memory, started: started, snapshot: snapshot, node: ledger.options.node, models: models,
+                    scanned: recent.count,
                     presence: presence, replicas: replicas
                 )
             )

@@ -128,6 +128,7 @@ enum Templates {
         {{> head}}
         <h1>Cluster</h1>
         <table><tbody><tr><th>Log head</th><td>{{head}}</td></tr><tr><th>Memory model checkpoint</th><td>{{memory}}</td></tr>
+        <tr><th>Memory model started from</th><td id="started">{{started}}</td></tr><tr><th>Newest memory snapshot</th><td id="snapshot">{{snapshot}}</td></tr>
         <tr><th>This replica</th><td>{{node}}</td></tr></tbody></table>
         <h2>Read models</h2>
         <table id="models"><thead><tr><th>Model</th><th class="num">Checkpoint</th><th class="num">Lag (events)</th><th>Projected by this replica</th><th class="num">Failures here</th><th>Last failure</th></tr></thead><tbody>

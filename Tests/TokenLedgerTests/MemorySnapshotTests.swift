@@ -122,7 +122,7 @@ import TokenLedger
 
     @Test func aProjectorStartsFromTheSnapshotAndReadsOnlyTheEventsAfterIt() async throws {
         let fixture = try await Self.richLog()
-        let store = SnapshotShelf()
+        let store = MemorySnapshotShelf()
         try await store.saveMemorySnapshot(try MemorySnapshot.make(of: fixture.ledger.projector.model, node: "n1"), keeping: 2)
         let at = fixture.ledger.projector.model.checkpoint
         // Events after the snapshot: a new app, another token for an old one.
@@ -149,7 +149,7 @@ import TokenLedger
 
     @Test func aSnapshotThatCannotBeRestoredIsPassedOverAndTheLogReplayed() async throws {
         let fixture = try await Self.richLog()
-        let store = SnapshotShelf()
+        let store = MemorySnapshotShelf()
         var snapshot = try MemorySnapshot.make(of: fixture.ledger.projector.model, node: "n1")
         snapshot.state[10] ^= 1
         try await store.saveMemorySnapshot(snapshot, keeping: 2)
@@ -175,7 +175,7 @@ import TokenLedger
     @Test func theWriterWritesEveryNEventsOnlyWhenItLeads() async throws {
         let fixture = try await Self.richLog()
         let model = fixture.ledger.projector.model
-        let store = SnapshotShelf()
+        let store = MemorySnapshotShelf()
         let every = model.checkpoint
         let writer = MemorySnapshotWriter(
             model: model, store: store, election: SoleLeader(), every: every, interval: .seconds(1), node: "n1", logger: Logger(label: "writer")
@@ -190,39 +190,9 @@ import TokenLedger
         #expect(store.saved.count == 1 && store.reads == reads)
 
         let follower = MemorySnapshotWriter(
-            model: model, store: SnapshotShelf(), election: NeverLeads(), every: 1, interval: .seconds(1), node: "n2", logger: Logger(label: "writer")
+            model: model, store: MemorySnapshotShelf(), election: NeverLeads(), every: 1, interval: .seconds(1), node: "n2", logger: Logger(label: "writer")
         )
         #expect(try await follower.writeIfDue() == nil, "another replica leads: it writes")
-    }
-}
-
-/// Snapshots kept in memory, as `memory_snapshots` keeps them; reads can be made to fail.
-final class SnapshotShelf: MemorySnapshotStore {
-    private let state = Mutex<(saved: [StoredMemorySnapshot], failing: Bool, reads: Int)>(([], false, 0))
-
-    var saved: [StoredMemorySnapshot] { state.withLock { $0.saved } }
-    var reads: Int { state.withLock { $0.reads } }
-    var failing: Bool {
-        get { state.withLock { $0.failing } }
-        set { state.withLock { $0.failing = newValue } }
-    }
-
-    func latestMemorySnapshot(withState: Bool) async throws -> StoredMemorySnapshot? {
-        try state.withLock { state in
-            guard !state.failing else { throw LedgerError(.storeUnavailable, "the snapshot store is down") }
-            state.reads += 1
-            guard var newest = state.saved.max(by: { $0.position < $1.position }) else { return nil }
-            if !withState { newest.state = [] }
-            return newest
-        }
-    }
-
-    func saveMemorySnapshot(_ snapshot: StoredMemorySnapshot, keeping: Int) async throws {
-        state.withLock { state in
-            state.saved.removeAll { $0.position == snapshot.position }
-            state.saved.append(snapshot)
-            state.saved = Array(state.saved.sorted { $0.position > $1.position }.prefix(keeping)).reversed()
-        }
     }
 }
 

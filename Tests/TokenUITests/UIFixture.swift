@@ -20,11 +20,13 @@ struct UIFixture: Sendable {
 
     static let hostile = "<script>alert(1)</script>"
 
-    init(access: AccessControl? = nil, settings: Dashboard.Settings = Dashboard.Settings()) throws {
+    init(access: AccessControl? = nil, settings: Dashboard.Settings = Dashboard.Settings(), snapshots: (any MemorySnapshotStore)? = nil) throws {
         healthy = FakePlatform()
         busy = FakePlatform()
         busy.setFailure(PlatformError(.busy, platformCode: "-1", platformMessage: Self.hostile))
-        let ledger = try LedgerFixture(platforms: ["wechat": healthy, "feishu": busy], renewalPolicy: RefreshPlan.Policy(lead: 60, jitter: 0))
+        let ledger = try LedgerFixture(
+            platforms: ["wechat": healthy, "feishu": busy], renewalPolicy: RefreshPlan.Policy(lead: 60, jitter: 0), snapshots: snapshots
+        )
         dashboard = try Dashboard(
             ledger: ledger.ledger, sealer: ledger.sealer, access: try access ?? AccessControl(mode: .none, entries: []),
             settings: settings, now: { ledger.clock.now }

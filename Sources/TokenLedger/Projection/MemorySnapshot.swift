@@ -1,3 +1,9 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
 /// A snapshot of the memory model: every stream folded up to a position, sealed. A replica that
 /// starts restores the newest one and reads only the events after it, so its start follows the
 /// number of apps and what happened since the snapshot, not the age of the log.
@@ -17,14 +23,17 @@ public struct StoredMemorySnapshot: Sendable, Equatable {
     public var node: String
     /// The streams' states, sealed (empty when read without them).
     public var state: [UInt8]
+    /// When it was written (as the store read it back; nil before it is saved).
+    public var writtenAt: Date?
 
     /// Creates a stored snapshot.
-    public init(position: Int64, format: Int, keyIDs: String, node: String, state: [UInt8]) {
+    public init(position: Int64, format: Int, keyIDs: String, node: String, state: [UInt8], writtenAt: Date? = nil) {
         self.position = position
         self.format = format
         self.keyIDs = keyIDs
         self.node = node
         self.state = state
+        self.writtenAt = writtenAt
     }
 }
 

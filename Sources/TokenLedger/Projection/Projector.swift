@@ -21,8 +21,9 @@ public final class Projector: Sendable {
     public let advanced = WakeSignal()
     /// The events as they are applied, for watchers (`GET …/watch`, `/events/watch`).
     public let feed: ProjectionFeed
-    /// Where the first catch-up looks for a snapshot to start from (nil: it replays the log).
-    private let snapshots: (any MemorySnapshotStore)?
+    /// Where the first catch-up looks for a snapshot to start from (nil: snapshots are off, it
+    /// replays the log).
+    public let snapshots: (any MemorySnapshotStore)?
     /// Whether the newest snapshot was looked for (once: only an empty model starts from one).
     private let snapshotLookedFor = Atomic<Bool>(false)
     private let restoredPosition = Atomic<Int64>(0)
