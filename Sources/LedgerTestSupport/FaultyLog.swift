@@ -1,9 +1,11 @@
 import Synchronization
 public import TokenLedger
 
-/// An event log that forwards to another and can be taken down, or have its reads held at a
-/// gate, counting what reaches it: for in-process tests of what the ledger does when its log
-/// fails, of what costs a log query, and of what callers do while a read is in flight.
+/// An event log that forwards to another and can be taken down, fail its appends past a count,
+/// or have its reads held at a gate, counting what reaches it and what is in flight at once: for
+/// tests of what the ledger does when its log fails, of what costs a log query, of what callers do
+/// while a read is in flight, and of what reaches the log together (a log that group-commits
+/// commits appends in flight together). Refresh locks are the base log's, and so are their fences.
 public final class FaultyLog: EventLog {
     private struct State {
         var down = false
@@ -12,6 +14,12 @@ public final class FaultyLog: EventLog {
         var appends = 0
         var held = false
         var waiters: [CheckedContinuation<Void, Never>] = []
+        var appending = 0
+        var mostAppending = 0
+        var locked = 0
+        var mostLocked = 0
+        var fencedAppends = 0
+        var failingAfter: Int?
     }
 
     private let base: any EventLog
@@ -36,6 +44,21 @@ public final class FaultyLog: EventLog {
 
     /// `append` calls that reached the log.
     public var appends: Int { state.withLock { $0.appends } }
+
+    /// The most `append` calls in flight at once.
+    public var mostAppending: Int { state.withLock { $0.mostAppending } }
+
+    /// Appends through a refresh lock's fence so far (not counted in `appends`).
+    public var fencedAppends: Int { state.withLock { $0.fencedAppends } }
+
+    /// The most refresh locks held (or waited for) at once.
+    public var mostLocked: Int { state.withLock { $0.mostLocked } }
+
+    /// From now on, once `count` appends reached the log, the next ones fail with
+    /// `.storeUnavailable` (nil: none fails). Fenced appends are not limited.
+    public func failAppends(after count: Int?) {
+        state.withLock { $0.failingAfter = count }
+    }
 
     /// `readAll` calls waiting at the gate.
     public var waiting: Int { state.withLock { $0.waiters.count } }
@@ -65,7 +88,15 @@ public final class FaultyLog: EventLog {
 
     public func append(_ events: [NewEvent], to stream: StreamID, expectedVersion: Int64) async throws -> [RecordedEvent] {
         try enter()
-        state.withLock { $0.appends += 1 }
+        let failing = state.withLock { state -> Bool in
+            if let limit = state.failingAfter, state.appends >= limit { return true }
+            state.appends += 1
+            state.appending += 1
+            state.mostAppending = max(state.mostAppending, state.appending)
+            return false
+        }
+        if failing { throw LedgerError(.storeUnavailable, "the event log is down (test)") }
+        defer { state.withLock { $0.appending -= 1 } }
         return try await base.append(events, to: stream, expectedVersion: expectedVersion)
     }
 
@@ -99,10 +130,32 @@ public final class FaultyLog: EventLog {
 
     public func withRefreshLock<T: Sendable>(on stream: StreamID, _ body: @Sendable (any RefreshFence) async throws -> T) async throws -> T {
         try enter()
-        return try await base.withRefreshLock(on: stream) { _ in try await body(InProcessFence(log: self)) }
+        state.withLock { state in
+            state.locked += 1
+            state.mostLocked = max(state.mostLocked, state.locked)
+        }
+        defer { state.withLock { $0.locked -= 1 } }
+        return try await base.withRefreshLock(on: stream) { fence in try await body(CountedFence(fence: fence, log: self)) }
     }
 
     public func listen(_ wake: @escaping @Sendable () -> Void) async throws {
         try await base.listen(wake)
+    }
+
+    /// A fenced append: fails while the log is down, and is counted.
+    fileprivate func enterFenced() throws {
+        try enter()
+        state.withLock { $0.fencedAppends += 1 }
+    }
+}
+
+/// The base log's fence, failing while the log is down, and counted.
+private struct CountedFence: RefreshFence {
+    let fence: any RefreshFence
+    let log: FaultyLog
+
+    func append(_ events: [NewEvent], to stream: StreamID, expectedVersion: Int64) async throws -> [RecordedEvent] {
+        try log.enterFenced()
+        return try await fence.append(events, to: stream, expectedVersion: expectedVersion)
     }
 }

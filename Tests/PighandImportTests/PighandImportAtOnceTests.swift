@@ -58,7 +58,7 @@ import TokenLedger
 
     @Test(.timeLimit(.minutes(2))) func manyAppsAtOnceSayAndAppendWhatOneRowAfterTheOtherDoes() async throws {
         try await TestLogs.withPostgres { postgres in
-            let log = InFlightLog(postgres)
+            let log = FaultyLog(postgres)
             let clock = TestClock()
             let subject = try LedgerFixture(log: log, platforms: ["wechat": FakePlatform(secret: "S")], clock: clock)
             // One row after the other, as every import did before, in memory.
@@ -104,7 +104,7 @@ import TokenLedger
 
     @Test func aFailureOfTheLogStopsItAfterTheRowsDoneAndASecondRunGoesOnWithNothingTwice() async throws {
         let clock = TestClock()
-        let log = InFlightLog(InMemoryEventLog(now: { clock.now }))
+        let log = FaultyLog(InMemoryEventLog(now: { clock.now }))
         let subject = try LedgerFixture(log: log, platforms: ["wechat": FakePlatform(secret: "S")], clock: clock)
         let reference = try LedgerFixture(platforms: ["wechat": FakePlatform(secret: "S")], clock: clock)
         let rows = Self.rows(project: "1", now: clock.now)
