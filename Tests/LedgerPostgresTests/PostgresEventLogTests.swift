@@ -303,4 +303,41 @@ struct RefreshFenceTests {
             }
         }
     }
+
+    /// A kept lock connection whose path stops moving bytes (a proxy that pauses) is given up at
+    /// the log's timeout, not held for the lock's: the refresh fails with nothing recorded, and
+    /// once bytes move again the next one takes its lock and records.
+    @Test(.timeLimit(.minutes(1)))
+    func aKeptLockConnectionThatStopsMovingBytesFailsAtTheTimeoutAndRecordsNothing() async throws {
+        let target = try #require(URLComponents(string: try PostgresEventLogTests.url()))
+        let proxy = try TCPProxy(to: try #require(target.port))
+        var through = target
+        through.port = proxy.port
+        let log = try PostgresEventLog(url: try #require(through.string), logger: Logger(label: "paused"), timeout: .seconds(2))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await log.run() }
+            defer { group.cancelAll() }
+            let project = "paused\(UInt32.random(in: 0...UInt32.max))"
+            let kept = try StreamID(project: project, platform: "wechat", appid: "first")
+            try await log.withRefreshLock(on: kept) { fence in
+                _ = try await fence.append([EventLogConformance.event()], to: kept, expectedVersion: 0)
+            }
+            proxy.pause()
+            let stream = try StreamID(project: project, platform: "wechat", appid: "second")
+            let started = ContinuousClock.now
+            let ran = Atomic<Bool>(false)
+            await #expect(throws: LedgerError.self) {
+                try await log.withRefreshLock(on: stream) { _ in ran.store(true, ordering: .relaxed) }
+            }
+            let elapsed = ContinuousClock.now - started
+            let bodyRan = ran.load(ordering: .relaxed)
+            #expect(!bodyRan, "no refresh ran without its lock")
+            #expect(elapsed < .seconds(15), "given up at the log's timeout (2 s, then 2 s for a new connection), not the lock's 30 s: \(elapsed)")
+            proxy.resume()
+            try await log.withRefreshLock(on: stream) { fence in
+                _ = try await fence.append([EventLogConformance.event()], to: stream, expectedVersion: 0)
+            }
+            #expect(try await log.read(stream: stream, afterVersion: 0, limit: 10).count == 1)
+        }
+    }
 }
